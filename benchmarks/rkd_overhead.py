@@ -1,0 +1,156 @@
+"""Time one RKD training iteration against its unavoidable parts.
+
+Usage::
+
+    python benchmarks/rkd_overhead.py [CONFIG] [--iters 10] [--warmup 3]
+        [--batch 8] [--out benchmarks/results/rkd_overhead.json]
+
+Measures, in one process on the same batch (median of ``--iters``):
+
+* ``rkd``: ``ResolutionAwareDistiller.train_step`` (teacher forward(s),
+  student forward/backward/step, discriminator step, all losses);
+* ``teacher_hr``: one teacher forward on the HR batch (no grad);
+* ``teacher_lr``: one teacher forward on the LR view upsampled to HR, which
+  the resolution-aware KD term needs when ``detail_weight > 0``;
+* ``student``: an LR-only student training step (forward, backward, step).
+
+and reports ``rkd / (teacher_hr + student)`` and
+``rkd / (teacher forwards the config needs + student)`` — the overhead of
+the distillation machinery itself (target <= 1.15x). The teacher is randomly
+initialised: timing does not depend on its weights.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import statistics
+import time
+
+import torch
+
+import rkd_mm  # noqa: F401  (environment shims)
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from rkd_mm.engine import MultiOptimWrapperConstructor
+from rkd_mm.registry import MODELS
+
+DEFAULT = 'configs/rkd/defect_seg_r50_to_r18_lr_x0.25.py'
+
+
+def make_batch(n: int, size: int, num_classes: int) -> dict:
+    g = torch.Generator().manual_seed(0)
+    samples = []
+    for _ in range(n):
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(
+            data=torch.randint(0, num_classes, (1, size, size), generator=g))
+        s.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size)))
+        samples.append(s)
+    inputs = [torch.randint(0, 256, (3, size, size), generator=g,
+                            dtype=torch.uint8) for _ in range(n)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def timeit(fn, iters: int, warmup: int) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', nargs='?', default=DEFAULT)
+    parser.add_argument('--iters', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument(
+        '--out', default='benchmarks/results/rkd_overhead.json')
+    args = parser.parse_args()
+
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(args.config)
+    cfg.model.teacher_ckpt = None
+    model = MODELS.build(cfg.model)
+    model.train()
+    wrappers = MultiOptimWrapperConstructor(
+        {k: v for k, v in cfg.optim_wrapper.items()
+         if k != 'constructor'})(model)
+    size = cfg.generator_cfg['img_size']
+    num_classes = model.student.decode_head.num_classes
+    batch = make_batch(args.batch, size, num_classes)
+    data = model.data_preprocessor(batch, True)
+    hr, samples = data['inputs'], data['data_samples']
+    scale = model.scale_factors[0]
+    lr = model.lr_view(hr, scale)
+    lr_up = torch.nn.functional.interpolate(
+        lr, size=hr.shape[-2:], mode='bilinear', align_corners=False)
+
+    # an LR-only student: same architecture, its own optimizer
+    student = MODELS.build(Config.fromfile(
+        cfg.model.student['cfg_path']).model)
+    student.train()
+    student_optim = OptimWrapper(
+        torch.optim.AdamW(student.parameters(), lr=1e-3))
+
+    def student_step():
+        losses = student(lr, samples, mode='loss')
+        loss, _ = student.parse_losses(losses)
+        student_optim.update_params(loss)
+
+    @torch.no_grad()
+    def teacher_on(x):
+        return lambda: model.teacher._forward(x)
+
+    def rkd_step():
+        model.train_step(batch, wrappers)
+
+    torch.manual_seed(0)
+    t = {
+        'rkd': timeit(rkd_step, args.iters, args.warmup),
+        'teacher_hr': timeit(teacher_on(hr), args.iters, args.warmup),
+        'teacher_lr': timeit(teacher_on(lr_up), args.iters, args.warmup),
+        'student': timeit(student_step, args.iters, args.warmup),
+    }
+    needs_lr = model._needs_teacher_lr()
+    needed = t['teacher_hr'] + (t['teacher_lr'] if needs_lr else 0.0)
+    result = dict(
+        config=args.config,
+        batch=args.batch,
+        hr_size=size,
+        scale_factor=scale,
+        seconds=t,
+        ratio_vs_one_teacher_forward=t['rkd'] / (t['teacher_hr'] +
+                                                 t['student']),
+        teacher_forwards_needed=2 if needs_lr else 1,
+        ratio_vs_needed_teacher_forwards=t['rkd'] / (needed + t['student']),
+        machine=dict(
+            processor=platform.processor() or platform.machine(),
+            cpus=os.cpu_count(),
+            torch_threads=torch.get_num_threads(),
+            torch=torch.__version__),
+    )
+    os.makedirs(osp.dirname(args.out) or '.', exist_ok=True)
+    with open(args.out, 'w') as f:
+        json.dump(result, f, indent=2)
+    for k, v in t.items():
+        print(f'{k:>11}: {v * 1000:8.1f} ms')
+    print(f'RKD / (teacher HR fwd + student step): '
+          f'{result["ratio_vs_one_teacher_forward"]:.3f}x')
+    print(f'RKD / ({result["teacher_forwards_needed"]} teacher fwd + '
+          f'student step): {result["ratio_vs_needed_teacher_forwards"]:.3f}x'
+          ' (target <= 1.15x)')
+    print(f'written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,7 @@
+# LR-only baseline: ResNetV1c-18 + Semantic FPN sees the image at x0.5
+# (128 -> 64 px, area averaging) in training and testing; it learns from and
+# is scored against the HR 128x128 masks (logits/predictions are resized).
+_base_ = [
+    '../_base_/models/fpn_r18.py', '../_base_/datasets/synthetic_defect_lr.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_cpu_1k.py'
+]

@@ -1,0 +1,4 @@
+from .synthetic_defect import SyntheticDefectDataset
+from .transforms import LRDownsample
+
+__all__ = ['SyntheticDefectDataset', 'LRDownsample']

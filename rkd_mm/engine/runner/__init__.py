@@ -1,0 +1,3 @@
+from .distill_loops import DistillTestLoop, DistillValLoop
+
+__all__ = ['DistillTestLoop', 'DistillValLoop']

@@ -1,0 +1,107 @@
+"""Validation/test loops that report the teacher's HR score beside the
+student's, computed once."""
+import copy
+from typing import Dict, Optional, Sequence
+
+import torch
+from mmengine.evaluator import Evaluator
+from mmengine.model import is_model_wrapper
+from mmengine.runner import TestLoop, ValLoop
+
+from rkd_mm.registry import LOOPS
+
+
+class _StudentAndTeacherEvaluator:
+    """Evaluator facade: student metrics as they are, ``teacher/<name>``
+    added from a second evaluator that sees the teacher's HR predictions
+    during the first run only."""
+
+    def __init__(self, student: Evaluator, teacher: Evaluator) -> None:
+        self.student = student
+        self.teacher = teacher
+        self.teacher_metrics: Optional[Dict[str, float]] = None
+        self.teacher_pending = False
+
+    @property
+    def dataset_meta(self):
+        return self.student.dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, meta) -> None:
+        self.student.dataset_meta = meta
+        self.teacher.dataset_meta = meta
+
+    def process(self, data_samples: Sequence, data_batch=None) -> None:
+        self.student.process(data_samples, data_batch)
+
+    def evaluate(self, size: int) -> dict:
+        metrics = self.student.evaluate(size)
+        if self.teacher_pending:
+            found = self.teacher.evaluate(size)
+            self.teacher_metrics = {f'teacher/{k}': v for k, v in
+                                    found.items()}
+            self.teacher_pending = False
+        metrics.update(self.teacher_metrics or {})
+        return metrics
+
+
+class _TeacherOnceMixin:
+    """Shared by :class:`DistillValLoop` and :class:`DistillTestLoop`."""
+
+    def _wrap_evaluator(self, evaluate_teacher: bool) -> None:
+        self.evaluate_teacher = evaluate_teacher
+        teacher_eval = copy.deepcopy(self.evaluator)
+        self.evaluator = _StudentAndTeacherEvaluator(self.evaluator,
+                                                     teacher_eval)
+
+    def _model(self):
+        model = self.runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def run(self) -> dict:
+        model = self._model()
+        self.evaluator.teacher_pending = (
+            self.evaluate_teacher and self.evaluator.teacher_metrics is None
+            and hasattr(model, 'teacher_predict'))
+        return super().run()
+
+    @torch.no_grad()
+    def run_iter(self, idx, data_batch: Sequence[dict]) -> None:
+        super().run_iter(idx, data_batch)
+        if self.evaluator.teacher_pending:
+            model = self._model()
+            data = model.data_preprocessor(copy.deepcopy(data_batch), False)
+            outputs = model.teacher_predict(data['inputs'],
+                                            data['data_samples'])
+            self.evaluator.teacher.process(outputs, data_batch)
+
+
+@LOOPS.register_module()
+class DistillValLoop(_TeacherOnceMixin, ValLoop):
+    """``ValLoop`` for distillers: the student's metrics keep their names
+    (``mIoU``, so ``save_best='mIoU'`` works); the teacher's HR metrics are
+    computed during the first validation only and reported with every one as
+    ``teacher/<name>`` (e.g. ``teacher/mIoU``).
+
+    Args:
+        runner: The runner.
+        dataloader: Data loader (config).
+        evaluator: Evaluator (config).
+        fp16: Validate in fp16.
+        evaluate_teacher: Report the teacher's metrics.
+    """
+
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False,
+                 evaluate_teacher: bool = True) -> None:
+        super().__init__(runner, dataloader, evaluator, fp16)
+        self._wrap_evaluator(evaluate_teacher)
+
+
+@LOOPS.register_module()
+class DistillTestLoop(_TeacherOnceMixin, TestLoop):
+    """``TestLoop`` counterpart of :class:`DistillValLoop`."""
+
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False,
+                 evaluate_teacher: bool = True) -> None:
+        super().__init__(runner, dataloader, evaluator, fp16)
+        self._wrap_evaluator(evaluate_teacher)

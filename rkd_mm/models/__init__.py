@@ -1,0 +1,13 @@
+"""rkd_mm models: the distillation algorithm, its losses, discriminators
+and connectors."""
+from .algorithms import ResolutionAwareDistiller
+from .connectors import ConvConnector, LinearConnector
+from .discriminators import FeatureDiscriminator, PatchDiscriminator
+from .losses import (AdversarialLoss, MMDLoss, PairwiseSimilarityLoss,
+                     ResolutionAwareKDLoss)
+
+__all__ = [
+    'ResolutionAwareDistiller', 'ConvConnector', 'LinearConnector',
+    'FeatureDiscriminator', 'PatchDiscriminator', 'AdversarialLoss',
+    'MMDLoss', 'PairwiseSimilarityLoss', 'ResolutionAwareKDLoss'
+]

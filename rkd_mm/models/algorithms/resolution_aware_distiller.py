@@ -1,0 +1,485 @@
+"""ResolutionAwareDistiller: HR teacher -> LR student, adversarial + CRKD."""
+import glob
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
+from torch import nn
+
+from rkd_mm.datasets.transforms import check_scale_factor, downsample_tensor
+from rkd_mm.registry import MODELS
+from ..connectors import ConnectorDict
+from .feature_recorder import FeatureRecorder
+
+LR_SUFFIX = '@lr'  # teacher tap on the LR image upsampled back to HR
+
+
+@MODELS.register_module()
+class ResolutionAwareDistiller(BaseModel):
+    """Distil an HR teacher into an LR student (Resolution-aware KD).
+
+    Each training step takes one augmented HR batch. The frozen teacher sees
+    it at HR; the student sees the LR view of the *same* batch, made by
+    :func:`~rkd_mm.datasets.transforms.downsample_tensor` (the LR test
+    pipeline's op, pixel-aligned), and learns its task from the HR ground
+    truth (mmseg resizes its logits to the label size). On top:
+
+    * distillation losses (``distill_losses``, e.g. the CRKD terms
+      ``loss_kd`` + ``loss_pair`` + ``loss_mmd``) between recorded student and
+      teacher tensors (``student_taps`` / ``teacher_taps``), the student's
+      passed through a connector first where one is configured;
+    * a discriminator trained to tell teacher (real) from student (fake)
+      features at ``disc_tap``, and an adversarial loss that pushes the
+      student to fool it.
+
+    ``train_step`` follows mmagic's ``BaseGAN``: :meth:`train_discriminator`
+    then :meth:`train_student`, each ending in ``update_params`` of its own
+    optimizer wrapper (``OptimWrapperDict`` keys ``student``, which also
+    trains the connectors, and ``discriminator``; built by
+    :class:`~rkd_mm.engine.MultiOptimWrapperConstructor`).
+
+    Validation and testing score the student on the LR view (metric names
+    unchanged, e.g. ``mIoU``); :class:`~rkd_mm.engine.DistillValLoop` adds the
+    teacher's HR score once as ``teacher/mIoU``.
+
+    Args:
+        student: Student model config (an mmseg segmentor), or
+            ``dict(cfg_path=CONFIG, **overrides)`` to take ``model`` from
+            another config file (as mmrazor's ``cfg_path``).
+        teacher: Teacher model config, or ``dict(cfg_path=CONFIG)``.
+        teacher_ckpt: Trained teacher checkpoint; a glob pattern (e.g.
+            ``work_dirs/t/best_mIoU_iter_*.pth``) takes the newest match. It
+            is loaded at build time; a missing file or a mismatch stops with
+            a message. ``None`` keeps a random teacher (tests and FLOP
+            counting only).
+        teacher_config: The teacher's config path, named in error messages
+            (how to train the teacher); defaults to the teacher's
+            ``cfg_path``.
+        scale_factor: LR/HR ratio, or a list to draw one per iteration (one
+            student for several resolutions).
+        test_scale_factor: Ratio for validation/testing; defaults to
+            ``scale_factor`` (required when that is a list).
+        lr_resize: The LR op; only ``'area'``.
+        student_taps: ``{name: tap}`` recorded on the student (see
+            :class:`FeatureRecorder`).
+        teacher_taps: ``{name: tap}`` recorded on the teacher.
+        connectors: ``{student tap: connector config}``.
+        distill_losses: ``{name: loss config}``; logged as
+            ``distill.<name>``. A loss set to ``None`` is switched off (its
+            ``loss_inputs`` entry is then ignored).
+        loss_inputs: ``{name: {argument: tap}}`` for each distill loss, e.g.
+            ``dict(preds_S='logits', preds_T='logits')``. A teacher tap with
+            the suffix ``@lr`` is recorded from an extra teacher forward on
+            the LR view upsampled to HR (for ``ResolutionAwareKDLoss``'s
+            ``preds_T_lr``).
+        discriminator: Discriminator config, or None for no adversarial
+            training.
+        adv_loss: ``AdversarialLoss`` config; its ``loss_weight`` weighs the
+            student's adversarial term (``distill.loss_adv``).
+        disc_tap: Tap name (on both models) the discriminator judges.
+        disc_steps: Discriminator updates per student update (the student
+            is updated every ``disc_steps`` iterations, as mmagic).
+        gen_steps: Student updates per iteration in which it trains.
+        distill_warmup_iters: Distillation and adversarial weights rise
+            linearly from 0 over this many iterations (0: off).
+        data_preprocessor: The HR data preprocessor; defaults to the
+            teacher's.
+        init_cfg: MMEngine init config.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher: dict,
+                 teacher_ckpt: Optional[str] = None,
+                 teacher_config: Optional[str] = None,
+                 scale_factor: Union[float, Sequence[float]] = 0.5,
+                 test_scale_factor: Optional[float] = None,
+                 lr_resize: str = 'area',
+                 student_taps: Optional[Dict[str, object]] = None,
+                 teacher_taps: Optional[Dict[str, object]] = None,
+                 connectors: Optional[Dict[str, dict]] = None,
+                 distill_losses: Optional[Dict[str, dict]] = None,
+                 loss_inputs: Optional[Dict[str, Dict[str, str]]] = None,
+                 discriminator: Optional[dict] = None,
+                 adv_loss: Optional[dict] = None,
+                 disc_tap: str = 'feat',
+                 disc_steps: int = 1,
+                 gen_steps: int = 1,
+                 distill_warmup_iters: int = 0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        student, student_path = resolve_model_cfg(student, 'student')
+        teacher, teacher_path = resolve_model_cfg(teacher, 'teacher')
+        if data_preprocessor is None:  # the HR batch is the teacher's
+            data_preprocessor = teacher.get('data_preprocessor')
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.student = MODELS.build(student)
+        self.teacher = MODELS.build(teacher)
+        self.teacher_config = teacher_config or teacher_path
+        self.teacher_ckpt = resolve_checkpoint(teacher_ckpt)
+        self._freeze_teacher()
+        if self.teacher_ckpt is not None:
+            self.load_teacher(self.teacher_ckpt)
+
+        self.scale_factors = self._check_scales(scale_factor)
+        if test_scale_factor is None:
+            if len(self.scale_factors) > 1:
+                raise ValueError(
+                    f'scale_factor={list(scale_factor)} draws a ratio per '
+                    'iteration: set test_scale_factor to the ratio that '
+                    'validation and testing should use.')
+            test_scale_factor = self.scale_factors[0]
+        self.test_scale_factor = check_scale_factor(
+            test_scale_factor, 'test_scale_factor')
+        if lr_resize != 'area':
+            raise ValueError(f"lr_resize={lr_resize!r}: only 'area' (the LR "
+                             'pipeline op, rkd_mm.LRDownsample) exists.')
+        self.lr_resize = lr_resize
+
+        self.student_taps = dict(student_taps or {})
+        self.teacher_taps = dict(teacher_taps or {})
+        self.connectors = ConnectorDict(connectors)
+        # a loss set to None is switched off (ablations by inheritance)
+        enabled = {name: cfg for name, cfg in (distill_losses or {}).items()
+                   if cfg is not None}
+        self.distill_losses = nn.ModuleDict(
+            {name: MODELS.build(cfg) for name, cfg in enabled.items()})
+        self.loss_inputs = {k: dict(v) for k, v in (loss_inputs or {}).items()
+                            if k in enabled or k not in (distill_losses or {})}
+        self.discriminator = MODELS.build(discriminator) \
+            if discriminator is not None else None
+        self.adv_loss = MODELS.build(
+            adv_loss or dict(type='rkd_mm.AdversarialLoss')) \
+            if discriminator is not None else None
+        self.disc_tap = disc_tap
+        if disc_steps < 1 or gen_steps < 1:
+            raise ValueError('disc_steps and gen_steps must be >= 1.')
+        self.disc_steps, self.gen_steps = int(disc_steps), int(gen_steps)
+        self.distill_warmup_iters = int(distill_warmup_iters)
+        self._validate_wiring()
+        self.student_recorder = FeatureRecorder(self.student,
+                                                self.student_taps, 'student')
+        self.teacher_recorder = FeatureRecorder(self.teacher,
+                                                self.teacher_taps, 'teacher')
+        # drop the frozen teacher from checkpoints: it comes from
+        # teacher_ckpt, and would double every checkpoint's size
+        self._register_state_dict_hook(_drop_teacher_from_state_dict)
+        self.register_load_state_dict_post_hook(_ignore_missing_teacher)
+
+    # ------------------------------------------------------------------
+    # construction helpers
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _check_scales(scale_factor) -> List[float]:
+        scales = list(scale_factor) if isinstance(
+            scale_factor, (list, tuple)) else [scale_factor]
+        if not scales:
+            raise ValueError('scale_factor must not be an empty list.')
+        return [check_scale_factor(s, 'scale_factor') for s in scales]
+
+    def _validate_wiring(self) -> None:
+        """Every loss input, connector and the disc tap names a real tap."""
+        for name in self.distill_losses:
+            if name not in self.loss_inputs:
+                raise KeyError(
+                    f'distill loss {name!r} has no entry in loss_inputs; add '
+                    f"loss_inputs=dict({name}=dict(preds_S='<student tap>', "
+                    "preds_T='<teacher tap>')).")
+        for name, args in self.loss_inputs.items():
+            if name not in self.distill_losses:
+                raise KeyError(f'loss_inputs names {name!r}, which is not '
+                               f'in distill_losses {list(self.distill_losses)}.')
+            for arg, tap in args.items():
+                side = 'student' if arg.endswith('_S') else 'teacher'
+                taps = self.student_taps if side == 'student' else \
+                    self.teacher_taps
+                base = tap[:-len(LR_SUFFIX)] if tap.endswith(LR_SUFFIX) \
+                    else tap
+                if base not in taps:
+                    raise KeyError(
+                        f'loss_inputs.{name}.{arg}={tap!r}: no {side} tap '
+                        f'{base!r}; {side}_taps has {sorted(taps)}.')
+        for name in self.connectors:
+            if name not in self.student_taps:
+                raise KeyError(f'connector {name!r} names no student tap; '
+                               f'student_taps has {sorted(self.student_taps)}.')
+        if self.discriminator is not None:
+            for side, taps in (('student', self.student_taps),
+                               ('teacher', self.teacher_taps)):
+                if self.disc_tap not in taps:
+                    raise KeyError(
+                        f'disc_tap={self.disc_tap!r} is not a {side} tap '
+                        f'({sorted(taps)}).')
+
+    def _freeze_teacher(self) -> None:
+        self.teacher.eval()
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+
+    def load_teacher(self, ckpt: str) -> None:
+        """Load the teacher's weights strictly; explain every failure."""
+        how = (f'`python tools/train.py {self.teacher_config}`'
+               if self.teacher_config else 'tools/train.py on the teacher '
+               'config')
+        if not osp.isfile(ckpt):
+            raise FileNotFoundError(
+                f'teacher_ckpt {ckpt} not found. Train the teacher first with '
+                f'{how}, then point model.teacher_ckpt at its checkpoint '
+                '(e.g. --cfg-options model.teacher_ckpt=PATH).')
+        checkpoint = _load_checkpoint(ckpt, map_location='cpu')
+        state = checkpoint.get('state_dict', checkpoint)
+        own = self.teacher.state_dict()
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}'
+                  for k, v in own.items()
+                  if k in state and tuple(state[k].shape) != tuple(v.shape)]
+        if missing or unexpected or shapes:
+            raise RuntimeError(
+                f'teacher_ckpt {ckpt} does not fit the teacher model: '
+                f'{len(missing)} missing keys {missing[:3]}, '
+                f'{len(unexpected)} unexpected keys {unexpected[:3]}, '
+                f'{len(shapes)} shape mismatches {shapes[:3]}. It must be a '
+                f'checkpoint of the teacher config ({how}).')
+        load_state_dict(self.teacher, state, strict=True)
+        self.teacher._is_init = True  # init_weights must not overwrite it
+        self._freeze_teacher()
+
+    def train(self, mode: bool = True) -> 'ResolutionAwareDistiller':
+        """Switch mode; the teacher (norm layers, dropout) stays in eval."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    # ------------------------------------------------------------------
+    # views and forwards
+    # ------------------------------------------------------------------
+    def lr_view(self, inputs: torch.Tensor, scale: float) -> torch.Tensor:
+        """The LR view of a normalised HR batch (the LR pipeline's op)."""
+        pre = self.data_preprocessor
+        return downsample_tensor(inputs, scale, pre.mean, pre.std)
+
+    def draw_scale(self) -> float:
+        """This iteration's ratio, drawn with torch's generator (seeded by
+        the runner, saved in checkpoints by RNGStateHook)."""
+        if len(self.scale_factors) == 1:
+            return self.scale_factors[0]
+        idx = int(torch.randint(len(self.scale_factors), (1, )).item())
+        return self.scale_factors[idx]
+
+    def _needs_teacher_lr(self) -> bool:
+        return any(
+            tap.endswith(LR_SUFFIX) for args in self.loss_inputs.values()
+            for tap in args.values())
+
+    @torch.no_grad()
+    def teacher_forward(self, hr: torch.Tensor,
+                        lr: Optional[torch.Tensor] = None
+                        ) -> Dict[str, torch.Tensor]:
+        """Run the frozen teacher; return its taps (``@lr`` ones from LR)."""
+        self.teacher.eval()
+        self.teacher_recorder.clear()
+        self.teacher._forward(hr)
+        out = dict(self.teacher_recorder.records)
+        if lr is not None and self._needs_teacher_lr():
+            up = nn.functional.interpolate(
+                lr, size=hr.shape[-2:], mode='bilinear', align_corners=False)
+            self.teacher_recorder.clear()
+            self.teacher._forward(up)
+            out.update({k + LR_SUFFIX: v
+                        for k, v in self.teacher_recorder.records.items()})
+        return out
+
+    def student_records(self) -> Dict[str, torch.Tensor]:
+        """The student's taps after its connectors (one connector call)."""
+        return self.connectors(dict(self.student_recorder.records))
+
+    def warmup_factor(self) -> float:
+        """Linear warm-up of the distillation and adversarial weights."""
+        if self.distill_warmup_iters <= 0:
+            return 1.0
+        it = MessageHub.get_current_instance().get_info('iter', 0)
+        return min(1.0, (it + 1) / self.distill_warmup_iters)
+
+    def distill_loss_dict(self, student_out: Dict[str, torch.Tensor],
+                          teacher_out: Dict[str, torch.Tensor]
+                          ) -> Dict[str, torch.Tensor]:
+        """``distill.<name>`` losses between student and teacher taps."""
+        factor = self.warmup_factor()
+        losses = {}
+        for name, loss in self.distill_losses.items():
+            kwargs = {
+                arg: student_out[tap] if arg.endswith('_S') else
+                teacher_out[tap]
+                for arg, tap in self.loss_inputs[name].items()
+            }
+            losses[f'distill.{name}'] = factor * loss(**kwargs)
+        return losses
+
+    # ------------------------------------------------------------------
+    # training (mmagic BaseGAN pattern)
+    # ------------------------------------------------------------------
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapperDict
+                   ) -> Dict[str, torch.Tensor]:
+        """One iteration: teacher at HR, discriminator step, student step.
+
+        The student runs once; its (detached) features train the
+        discriminator, then the student is updated against the updated
+        discriminator.
+
+        Args:
+            data: A batch from the HR data loader.
+            optim_wrapper: Wrappers ``student`` and, with a discriminator,
+                ``discriminator``.
+
+        Returns:
+            dict: Log variables (``student.*``, ``distill.*``, ``disc.*``).
+        """
+        data = self.data_preprocessor(data, True)
+        hr, samples = data['inputs'], data['data_samples']
+        lr = self.lr_view(hr, self.draw_scale())
+        teacher_out = self.teacher_forward(hr, lr)
+        it = MessageHub.get_current_instance().get_info('iter', 0)
+        student_turn = (it + 1) % self.disc_steps == 0
+        log_vars: Dict[str, torch.Tensor] = {}
+        for step in range(self.gen_steps if student_turn else 1):
+            with optim_wrapper['student'].optim_context(self.student):
+                self.student_recorder.clear()
+                task_losses = self.student(lr, samples, mode='loss')
+                student_out = self.student_records()
+            if self.discriminator is not None and step == 0:
+                log_vars.update(
+                    self.train_discriminator(
+                        student_out[self.disc_tap].detach(),
+                        teacher_out[self.disc_tap],
+                        optim_wrapper['discriminator']))
+            if student_turn:
+                log_vars.update(
+                    self.train_student(task_losses, student_out, teacher_out,
+                                       optim_wrapper['student']))
+        return log_vars
+
+    def train_discriminator(self, fake: torch.Tensor, real: torch.Tensor,
+                            optim_wrapper: OptimWrapper
+                            ) -> Dict[str, torch.Tensor]:
+        """Update the discriminator: teacher HR features are real, student
+        LR features fake."""
+        with optim_wrapper.optim_context(self.discriminator):
+            losses = {
+                'disc.loss_real':
+                self.adv_loss(self.discriminator(real), True, is_disc=True),
+                'disc.loss_fake':
+                self.adv_loss(self.discriminator(fake), False, is_disc=True),
+            }
+        loss, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(loss)
+        return log_vars
+
+    def train_student(self, task_losses: Dict[str, torch.Tensor],
+                      student_out: Dict[str, torch.Tensor],
+                      teacher_out: Dict[str, torch.Tensor],
+                      optim_wrapper: OptimWrapper
+                      ) -> Dict[str, torch.Tensor]:
+        """Update the student (and connectors): task + distill + adversarial.
+
+        The discriminator is frozen and called without its DDP wrapper: its
+        judgement is back-propagated into the student only.
+        """
+        with optim_wrapper.optim_context(self.student):
+            losses = {f'student.{k}': v for k, v in task_losses.items()}
+            losses.update(self.distill_loss_dict(student_out, teacher_out))
+            if self.discriminator is not None:
+                disc = _unwrap(self.discriminator)
+                disc.requires_grad_(False)
+                pred = disc(student_out[self.disc_tap])
+                losses['distill.loss_adv'] = self.warmup_factor() * \
+                    self.adv_loss(pred, True, is_disc=False)
+                disc.requires_grad_(True)
+        loss, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(loss)
+        return log_vars
+
+    # ------------------------------------------------------------------
+    # inference: the student on the LR view
+    # ------------------------------------------------------------------
+    def forward(self, inputs: torch.Tensor, data_samples=None,
+                mode: str = 'tensor'):
+        """``predict``/``tensor``: the student on the LR view of ``inputs``;
+        ``loss``: all training losses without any update (for inspection).
+        """
+        lr = self.lr_view(inputs, self.test_scale_factor if mode != 'loss'
+                          else self.draw_scale())
+        if mode in ('predict', 'tensor'):
+            return self.student(lr, data_samples, mode=mode)
+        if mode == 'loss':
+            teacher_out = self.teacher_forward(inputs, lr)
+            self.student_recorder.clear()
+            losses = {f'student.{k}': v for k, v in self.student(
+                lr, data_samples, mode='loss').items()}
+            losses.update(
+                self.distill_loss_dict(self.student_records(), teacher_out))
+            return losses
+        raise ValueError(f'Invalid mode {mode!r}.')
+
+    @torch.no_grad()
+    def teacher_predict(self, inputs: torch.Tensor, data_samples):
+        """The teacher's predictions on the HR batch (for teacher/mIoU)."""
+        return self.teacher.predict(inputs, data_samples)
+
+
+def resolve_model_cfg(cfg: dict, role: str) -> Tuple[dict, Optional[str]]:
+    """A model config, or ``dict(cfg_path=FILE, **overrides)`` resolved to
+    that file's ``model`` with the overrides merged in."""
+    cfg = dict(cfg)
+    path = cfg.pop('cfg_path', None)
+    if path is None:
+        return cfg, None
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{role}.cfg_path {path} not found.')
+    merged = Config(dict(model=Config.fromfile(path).model))
+    merged.merge_from_dict(dict(model=cfg))  # recursive, like _base_
+    return merged.model, path
+
+
+def resolve_checkpoint(path: Optional[str]) -> Optional[str]:
+    """A checkpoint path; a glob pattern becomes its newest match (or stays
+    as it is when nothing matches, so the error names the pattern)."""
+    if path is None or not glob.has_magic(path):
+        return path
+    matches = glob.glob(path)
+    return max(matches, key=osp.getmtime) if matches else path
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    return module.module if is_model_wrapper(module) else module
+
+
+def _drop_teacher_from_state_dict(module, state_dict, prefix, local_metadata):
+    for key in [k for k in state_dict if k.startswith(prefix + 'teacher.')]:
+        del state_dict[key]
+    return state_dict
+
+
+def _ignore_missing_teacher(module, incompatible_keys) -> None:
+    missing = incompatible_keys.missing_keys
+    missing[:] = [k for k in missing if not k.startswith('teacher.')]
+
+
+def split_student_state(state_dict: Dict[str, torch.Tensor]
+                        ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """The student's own weights (``student.`` prefix removed) and the other
+    keys of a distiller state dict (connectors, discriminator)."""
+    student, other = {}, []
+    for key, value in state_dict.items():
+        if key.startswith('student.'):
+            student[key[len('student.'):]] = value
+        else:
+            other.append(key)
+    return student, other

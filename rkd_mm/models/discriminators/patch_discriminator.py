@@ -1,0 +1,58 @@
+"""Small convolutional discriminator on feature maps (PatchGAN style)."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from rkd_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class PatchDiscriminator(BaseModule):
+    """Judges each region of a feature map as teacher-like or student-like.
+
+    HR teacher and LR student maps have different sizes, so every map is
+    first area-pooled (``adaptive_avg_pool2d``) to a common ``grid_size``
+    (choose the student's map size or smaller, so nothing is invented by
+    upsampling). Then ``num_convs`` 3x3 convolutions with LeakyReLU(0.2)
+    (the second and later with stride 2 while the grid allows) and a final
+    1x1 convolution give a map of patch logits (Isola et al., pix2pix,
+    CVPR 2017).
+
+    Args:
+        in_channels: Channels of the tapped maps (after any connector).
+        grid_size: Common spatial size ``(h, w)`` (int for square).
+        base_channels: Channels of the first convolution (doubled per
+            stride-2 layer, at most 4x).
+        num_convs: Number of 3x3 convolutions.
+        init_cfg: MMEngine init config.
+    """
+
+    def __init__(self, in_channels: int, grid_size=8,
+                 base_channels: int = 64, num_convs: int = 3,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        self.grid_size = (grid_size, grid_size) if isinstance(
+            grid_size, int) else tuple(grid_size)
+        self.in_channels = in_channels
+        layers = []
+        cin, cout, size = in_channels, base_channels, min(self.grid_size)
+        for i in range(num_convs):
+            stride = 2 if i > 0 and size >= 4 else 1
+            size = (size + stride - 1) // stride
+            layers += [nn.Conv2d(cin, cout, 3, stride, 1),
+                       nn.LeakyReLU(0.2, inplace=True)]
+            cin = cout
+            if stride == 2:
+                cout = min(cout * 2, base_channels * 4)
+        layers.append(nn.Conv2d(cin, 1, 1))
+        self.convs = nn.Sequential(*layers)
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:
+        """Return ``(N, 1, h', w')`` patch logits."""
+        if feat.dim() != 4 or feat.shape[1] != self.in_channels:
+            raise ValueError(
+                f'PatchDiscriminator(in_channels={self.in_channels}) takes '
+                f'(N, {self.in_channels}, H, W) maps, got '
+                f'{tuple(feat.shape)}.')
+        return self.convs(F.adaptive_avg_pool2d(feat, self.grid_size))

@@ -1,0 +1,67 @@
+"""Shared fixtures: tiny generated data and tiny configs."""
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import List
+
+import pytest
+import torch
+
+import rkd_mm  # noqa: F401  (environment shims)
+from mmengine.config import Config
+
+from rkd_mm.datasets.defect_synthesis import (DefectDataSettings,
+                                              generate_dataset)
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = osp.join(REPO, 'tests', 'data', 'configs')
+TINY_LR = osp.join(CONFIGS, 'tiny_fpn_r18_lr.py')
+TINY_HR = osp.join(CONFIGS, 'tiny_fpn_r50_hr.py')
+# Must match generator_cfg of the tiny configs, so that the fixture's data
+# and what the configs would generate agree.
+TINY_SETTINGS = DefectDataSettings(
+    img_size=64, num_train=8, num_val=4, num_test=4, seed=1)
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope='session')
+def tiny_data_root(tmp_path_factory) -> str:
+    """A tiny generated data set shared by all tests (read-only)."""
+    root = str(tmp_path_factory.mktemp('data') / 'defects')
+    generate_dataset(root, TINY_SETTINGS)
+    return root
+
+
+def set_data_root(cfg: Config, data_root: str) -> Config:
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[name].dataset.data_root = data_root
+    return cfg
+
+
+def data_root_options(data_root: str) -> List[str]:
+    """``--cfg-options`` items that point every loader to ``data_root``."""
+    return [
+        f'{name}.dataset.data_root={data_root}'
+        for name in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    ]
+
+
+def load_tiny(path: str, data_root: str, work_dir: str) -> Config:
+    cfg = Config.fromfile(path)
+    cfg.work_dir = work_dir
+    return set_data_root(cfg, data_root)
+
+
+def run_tool(args: List[str], cwd: str = REPO,
+             check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python <args>`` in the repo; return the finished process."""
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    proc = subprocess.run([sys.executable] + args, cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{" ".join(args)} failed ({proc.returncode}):\n'
+            f'{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}')
+    return proc

@@ -1,0 +1,224 @@
+"""ResolutionAwareDistiller on tiny models: wiring, freezing, one step."""
+import copy
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import OptimWrapperDict
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from conftest import CONFIGS, TINY_HR
+from rkd_mm.datasets.transforms import downsample_image
+from rkd_mm.engine import MultiOptimWrapperConstructor
+from rkd_mm.registry import MODELS
+
+TINY_RKD = f'{CONFIGS}/tiny_rkd.py'
+KEYS = {
+    'student.decode.loss_ce', 'student.decode.loss_lovasz',
+    'distill.loss_kd', 'distill.loss_pair', 'distill.loss_mmd',
+    'distill.loss_adv', 'disc.loss_real', 'disc.loss_fake'
+}
+
+
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    init_default_scope('mmseg')
+
+
+@pytest.fixture(scope='module')
+def teacher_ckpt(tmp_path_factory):
+    """A (randomly initialised) tiny teacher saved the way MMEngine does."""
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    teacher = MODELS.build(Config.fromfile(TINY_HR).model)
+    path = str(tmp_path_factory.mktemp('teacher') / 'teacher.pth')
+    torch.save(dict(meta=dict(iter=4), state_dict=teacher.state_dict()),
+               path)
+    return path
+
+
+def build(teacher_ckpt, **overrides):
+    cfg = Config.fromfile(TINY_RKD)
+    cfg.model.teacher_ckpt = teacher_ckpt
+    cfg.model.update(overrides)
+    return MODELS.build(cfg.model), cfg
+
+
+def batch(n=2, size=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        inputs.append(torch.randint(0, 256, (3, size, size), generator=g,
+                                    dtype=torch.uint8))
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(
+            data=torch.randint(0, 5, (1, size, size), generator=g))
+        s.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size)))
+        samples.append(s)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def optim(model, cfg) -> OptimWrapperDict:
+    return MultiOptimWrapperConstructor(
+        {k: v for k, v in cfg.optim_wrapper.items() if k != 'constructor'})(
+            model)
+
+
+def params(module):
+    return {k: v.detach().clone() for k, v in module.named_parameters()}
+
+
+def changed(before, module):
+    return [k for k, v in module.named_parameters()
+            if not torch.equal(before[k], v.detach())]
+
+
+def test_one_train_step_logs_every_loss(teacher_ckpt):
+    model, cfg = build(teacher_ckpt)
+    wrappers = optim(model, cfg)
+    assert set(wrappers.keys()) == {'student', 'discriminator'}
+    model.train()
+    log_vars = model.train_step(batch(), wrappers)
+    assert KEYS <= set(log_vars)
+    assert all(torch.isfinite(torch.as_tensor(log_vars[k])) for k in KEYS)
+
+
+def test_no_gradient_reaches_the_teacher(teacher_ckpt):
+    model, cfg = build(teacher_ckpt)
+    before = params(model.teacher)
+    model.train()
+    model.train_step(batch(), optim(model, cfg))
+    assert all(not p.requires_grad and p.grad is None
+               for p in model.teacher.parameters())
+    assert not changed(before, model.teacher)
+
+
+def test_each_step_updates_only_its_own_side(teacher_ckpt):
+    model, cfg = build(teacher_ckpt)
+    wrappers = optim(model, cfg)
+    model.train()
+    data = model.data_preprocessor(batch(), True)
+    lr = model.lr_view(data['inputs'], 0.5)
+    teacher_out = model.teacher_forward(data['inputs'], lr)
+    task = model.student(lr, data['data_samples'], mode='loss')
+    student_out = model.student_records()
+
+    student_before = params(model.student)
+    disc_before = params(model.discriminator)
+    model.train_discriminator(student_out['feat'].detach(),
+                              teacher_out['feat'], wrappers['discriminator'])
+    assert changed(disc_before, model.discriminator)
+    assert not changed(student_before, model.student)
+
+    disc_before = params(model.discriminator)
+    model.train_student(task, student_out, teacher_out, wrappers['student'])
+    assert changed(student_before, model.student)
+    assert not changed(disc_before, model.discriminator)
+    assert all(p.requires_grad for p in model.discriminator.parameters())
+
+
+def test_teacher_stays_in_eval_and_survives_init_weights(teacher_ckpt):
+    model, cfg = build(teacher_ckpt)
+    saved = torch.load(teacher_ckpt, weights_only=False)['state_dict']
+    model.init_weights()
+    for k, v in model.teacher.state_dict().items():
+        assert torch.equal(v, saved[k]), k
+    model.train()
+    assert model.student.training
+    assert not model.teacher.training
+    bns = [m for m in model.teacher.modules()
+           if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bns and not any(m.training for m in bns)
+    stats = bns[0].running_mean.clone()
+    model.train_step(batch(), optim(model, cfg))
+    assert torch.equal(bns[0].running_mean, stats)
+
+
+def test_checkpoints_leave_the_teacher_out(teacher_ckpt):
+    model, _ = build(teacher_ckpt)
+    state = model.state_dict()
+    assert not any(k.startswith('teacher.') for k in state)
+    assert any(k.startswith('student.') for k in state)
+    assert any(k.startswith('discriminator.') for k in state)
+    other, _ = build(teacher_ckpt)
+    result = other.load_state_dict(state, strict=True)
+    assert not result.missing_keys
+
+
+def test_missing_teacher_checkpoint_says_how_to_train(tmp_path):
+    with pytest.raises(FileNotFoundError,
+                       match='nope.pth not found.*tools/train.py .*tiny_fpn'):
+        build(str(tmp_path / 'nope.pth'))
+
+
+def test_wrong_teacher_checkpoint_is_named(tmp_path):
+    init_default_scope('mmseg')
+    student = MODELS.build(
+        Config.fromfile(f'{CONFIGS}/tiny_fpn_r18_lr.py').model)
+    path = str(tmp_path / 'student.pth')
+    # a checkpoint of another model: keys match, one shape does not
+    state = copy.deepcopy(student.state_dict())
+    state['decode_head.conv_seg.weight'] = torch.zeros(3, 16, 1, 1)
+    torch.save(dict(state_dict=state), path)
+    with pytest.raises(RuntimeError, match='student.pth does not fit'):
+        build(path)
+
+
+def test_glob_teacher_checkpoint_takes_the_newest(teacher_ckpt):
+    pattern = teacher_ckpt.replace('teacher.pth', 'teach*.pth')
+    model, _ = build(pattern)
+    assert model.teacher_ckpt == teacher_ckpt
+
+
+def test_config_mistakes_are_named(teacher_ckpt):
+    with pytest.raises(KeyError, match='no module .decode_head.conv_sag'):
+        build(teacher_ckpt, student_taps=dict(
+            feat=dict(module='decode_head.conv_sag', source='input'),
+            logits='decode_head.conv_seg'))
+    with pytest.raises(KeyError, match='loss_inputs.loss_kd.preds_S'):
+        build(teacher_ckpt, loss_inputs=dict(
+            loss_kd=dict(preds_S='logit', preds_T='logits'),
+            loss_pair=dict(preds_S='feat', preds_T='feat'),
+            loss_mmd=dict(preds_S='feat', preds_T='feat')))
+    with pytest.raises(ValueError, match='scale_factor'):
+        build(teacher_ckpt, scale_factor=1.5)
+    with pytest.raises(ValueError, match='test_scale_factor'):
+        build(teacher_ckpt, scale_factor=[0.5, 0.25])
+
+
+def test_ablation_switches_a_loss_off(teacher_ckpt):
+    cfg = Config.fromfile(TINY_RKD)
+    cfg.model.teacher_ckpt = teacher_ckpt
+    cfg.model.distill_losses.loss_pair = None
+    model = MODELS.build(cfg.model)
+    assert set(model.distill_losses) == {'loss_kd', 'loss_mmd'}
+    model.train()
+    log_vars = model.train_step(batch(), optim(model, cfg))
+    assert 'distill.loss_pair' not in log_vars
+
+
+def test_student_sees_exactly_the_lr_test_pipeline_image(teacher_ckpt):
+    model, _ = build(teacher_ckpt)
+    data = batch(n=1)
+    hr = model.data_preprocessor(copy.deepcopy(data), False)['inputs']
+    lr = model.lr_view(hr, 0.5)
+    pre = model.data_preprocessor
+    grey = torch.round(lr * pre.std + pre.mean)[0]
+    # the pipeline: BGR uint8 image -> LRDownsample -> preprocessor (to RGB)
+    img = data['inputs'][0].permute(1, 2, 0).numpy()
+    expected = torch.from_numpy(downsample_image(img, 0.5)).permute(
+        2, 0, 1).flip(0).float()
+    assert torch.equal(grey, expected)
+
+
+def test_multi_scale_student_draws_one_ratio_per_iteration(teacher_ckpt):
+    model, _ = build(teacher_ckpt, scale_factor=[0.5, 0.25],
+                     test_scale_factor=0.25)
+    seen = {model.draw_scale() for _ in range(50)}
+    assert seen == {0.5, 0.25}
+    model.eval()
+    with torch.no_grad():
+        out = model.test_step(batch(n=1))[0]
+    assert tuple(out.pred_sem_seg.shape) == (64, 64)

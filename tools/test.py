@@ -1,0 +1,116 @@
+"""Test (evaluate) a checkpoint on a config's test split.
+
+Usage::
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
+        [--show-dir DIR] [--show] [--cfg-options key=value ...]
+        [--launcher {none,pytorch,slurm,mpi}]
+
+Prints a per-class IoU table and mIoU; ``--show-dir`` writes, per test image,
+the ground truth and the prediction overlaid side by side; ``--out`` writes
+the predicted label maps as PNGs (mmseg's ``IoUMetric`` ``output_dir``). The
+metrics also go to ``<log dir>/test_metrics.json``.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+import rkd_mm  # noqa: F401  (environment shims before mmengine runs)
+from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
+from mmengine.runner import Runner
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a checkpoint')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the dir to save the evaluation logs and metrics')
+    parser.add_argument(
+        '--out', help='the dir to save the predicted label maps (PNG)')
+    parser.add_argument(
+        '--show', action='store_true', help='show the results in a window')
+    parser.add_argument(
+        '--show-dir',
+        help='the dir to save ground truth / prediction overlays')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='seconds per --show')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, key=value pairs')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def trigger_visualization_hook(cfg: Config, args: argparse.Namespace
+                               ) -> Config:
+    """Turn on mmseg's SegVisualizationHook for every test image."""
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise RuntimeError(
+            '--show/--show-dir need default_hooks.visualization='
+            "dict(type='SegVisualizationHook') in the config.")
+    hook['draw'] = True
+    hook['interval'] = 1
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        cfg.visualizer['save_dir'] = args.show_dir
+    return cfg
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Merge the command-line arguments into the config."""
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(
+            f'Checkpoint {args.checkpoint} not found. Train one first with '
+            f'`python tools/train.py {args.config}` (it is written to '
+            f'{cfg.work_dir}/), or pass the path of an existing .pth file.')
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+    if args.out is not None:
+        cfg.test_evaluator['output_dir'] = args.out
+        cfg.test_evaluator['keep_results'] = True
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+        dict(type='rkd_mm.ProgressBarHook')
+    ]
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if is_main_process():
+        path = osp.join(runner.log_dir, 'test_metrics.json')
+        with open(path, 'w') as f:
+            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                           metrics=metrics), f, indent=2)
+        print(f'metrics written to {path}')
+
+
+if __name__ == '__main__':
+    main()
