@@ -18,12 +18,28 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(REPO, 'tests', 'data', 'configs')
 TINY_LR = osp.join(CONFIGS, 'tiny_fpn_r18_lr.py')
 TINY_HR = osp.join(CONFIGS, 'tiny_fpn_r50_hr.py')
+TINY_RKD = osp.join(CONFIGS, 'tiny_rkd.py')
 # Must match generator_cfg of the tiny configs, so that the fixture's data
 # and what the configs would generate agree.
 TINY_SETTINGS = DefectDataSettings(
     img_size=64, num_train=8, num_val=4, num_test=4, seed=1)
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope='session')
+def tiny_teacher_ckpt(tmp_path_factory) -> str:
+    """A (randomly initialised) tiny teacher saved the way MMEngine does."""
+    from mmengine.registry import init_default_scope
+
+    from rkd_mm.registry import MODELS
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    teacher = MODELS.build(Config.fromfile(TINY_HR).model)
+    path = str(tmp_path_factory.mktemp('teacher') / 'teacher.pth')
+    torch.save(dict(meta=dict(iter=4), state_dict=teacher.state_dict()),
+               path)
+    return path
 
 
 @pytest.fixture(scope='session')

@@ -59,11 +59,13 @@ class SyntheticDefectDataset(BaseSegDataset):
         if not osp.isdir(data_root):
             if not generate_if_missing:
                 raise FileNotFoundError(
-                    f'data_root {data_root!r} does not exist. Generate it with '
+                    f'data_root {data_root!r} does not exist. Generate it '
+                    'with '
                     '`python tools/dataset_converters/'
                     f'generate_synthetic_defects.py --out {data_root}` or set '
                     'generate_if_missing=True.')
-            ensure_dataset(data_root, settings, MMLogger.get_current_instance())
+            ensure_dataset(data_root, settings,
+                           MMLogger.get_current_instance())
         self._warn_if_settings_differ(data_root, settings, generator_cfg)
         super().__init__(
             data_root=data_root,
@@ -143,6 +145,7 @@ class SyntheticDefectDataset(BaseSegDataset):
         if bad.size:
             raise ValueError(
                 f'Label map {seg_path} holds label(s) {bad.tolist()} but the '
-                f'data set has {num_classes} classes {self.metainfo["classes"]}'
+                f'data set has {num_classes} classes '
+                f'{self.metainfo["classes"]}'
                 f' (valid ids 0..{num_classes - 1}, {self.ignore_index} = '
                 'ignore). Fix the label map or the classes in metainfo.')

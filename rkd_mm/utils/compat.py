@@ -102,7 +102,8 @@ class _MissingMMCVOps(types.ModuleType):
                 'mmcv-lite is installed. Use a model without it (FCN, ASPP, '
                 'PSP, UPer and FPN heads need none) or install the full mmcv '
                 'built for your torch: `pip install setuptools<82 && pip '
-                'install --no-build-isolation mmcv==2.1.0` (compiles, ~8 min).')
+                'install --no-build-isolation mmcv==2.1.0` (compiles, about '
+                '8 min).')
 
         _unavailable.__name__ = name
         return _unavailable

@@ -4,27 +4,17 @@ import os
 import os.path as osp
 import socket
 import subprocess
+import sys
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
-from conftest import (CONFIGS, REPO, TINY_HR, TINY_LR, data_root_options,
-                      run_tool)
-from rkd_mm.registry import MODELS
-
-TINY_RKD = f'{CONFIGS}/tiny_rkd.py'
+from conftest import REPO, TINY_LR, TINY_RKD, data_root_options, run_tool
 
 
-@pytest.fixture(scope='module')
-def teacher_ckpt(tmp_path_factory):
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    teacher = MODELS.build(Config.fromfile(TINY_HR).model)
-    path = str(tmp_path_factory.mktemp('teacher') / 'teacher.pth')
-    torch.save(dict(state_dict=teacher.state_dict()), path)
-    return path
+@pytest.fixture(scope='session')
+def teacher_ckpt(tiny_teacher_ckpt):
+    return tiny_teacher_ckpt
 
 
 def train(work_dir, data_root, teacher_ckpt, *options, resume=False):
@@ -117,8 +107,10 @@ def test_two_process_cpu_training_with_the_adversarial_step(
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     work_dir = str(tmp_path / 'ddp')
+    # the scripts call `python`: make it this interpreter
+    path = osp.dirname(sys.executable) + os.pathsep + os.environ['PATH']
     env = dict(os.environ, PORT=str(port), PYTHONUNBUFFERED='1',
-               OMP_NUM_THREADS='1')
+               OMP_NUM_THREADS='1', PATH=path)
     proc = subprocess.run(
         ['bash', 'tools/dist_train.sh', TINY_RKD, '2', '--work-dir', work_dir,
          '--cfg-options', f'model.teacher_ckpt={teacher_ckpt}',

@@ -32,7 +32,8 @@ def test_missing_mmcv_op_fails_when_called_with_the_fix():
     import mmcv.ops  # noqa: F401  (imports thanks to the placeholder)
     from mmcv import _ext
 
-    with pytest.raises(RuntimeError, match='op .nms. needs compiled mmcv ops.*mmcv-lite'):
+    with pytest.raises(RuntimeError,
+                       match='op .nms. needs compiled mmcv ops.*mmcv-lite'):
         _ext.nms(torch.zeros(1, 4), torch.zeros(1), 0.5)
 
 

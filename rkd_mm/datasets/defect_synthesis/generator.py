@@ -160,7 +160,10 @@ def render_sample(settings: DefectDataSettings,
         img, defect_mask = RENDERERS[kind](img, rng, scale)
         mask[defect_mask] = CLASSES.index(kind)
     noise = rng.normal(0, rng.uniform(*settings.noise_std), img.shape)
-    to_u8 = lambda a: np.clip(np.round(a + noise), 0, 255).astype(np.uint8)
+
+    def to_u8(a: np.ndarray) -> np.ndarray:  # same noise on both images
+        return np.clip(np.round(a + noise), 0, 255).astype(np.uint8)
+
     return DefectSample(to_u8(img), mask, to_u8(clean), kinds)
 
 

@@ -58,14 +58,16 @@ def _random_crop(src: np.ndarray, size: int, rng: np.random.Generator,
     return cv2.resize(crop, (size, size), interpolation=interp)
 
 
-def _smooth_noise(size: int, cells: int, rng: np.random.Generator) -> np.ndarray:
+def _smooth_noise(size: int, cells: int,
+                  rng: np.random.Generator) -> np.ndarray:
     """White noise on a ``cells x cells`` grid, bicubically upsampled."""
     grid = rng.standard_normal((cells, cells)).astype(np.float32)
     return cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
 def fractal_noise(size: int, rng: np.random.Generator) -> np.ndarray:
-    """1/f-like noise: octaves of smooth noise, amplitude halving per octave."""
+    """1/f-like noise: octaves of smooth noise, amplitude falling each
+    octave."""
     out = np.zeros((size, size), np.float32)
     cells, amp = 4, 1.0
     persistence = rng.uniform(0.45, 0.7)

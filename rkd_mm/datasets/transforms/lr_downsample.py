@@ -59,7 +59,8 @@ def downsample_image(img: np.ndarray, scale_factor: float,
     if scale_factor == 1.0:
         return img
     h, w = lr_size(img.shape[:2], scale_factor)
-    return cv2.resize(img, (w, h), interpolation=_INTERPOLATIONS[interpolation])
+    return cv2.resize(
+        img, (w, h), interpolation=_INTERPOLATIONS[interpolation])
 
 
 def downsample_tensor(inputs: torch.Tensor,

@@ -1,7 +1,7 @@
 """A terminal progress bar for testing and validation."""
 from typing import Optional, Sequence
 
-from mmengine.dist import is_main_process
+from mmengine.dist import get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.utils import ProgressBar
 
@@ -35,7 +35,10 @@ class ProgressBarHook(Hook):
             return
         inputs = data_batch.get('inputs', []) if isinstance(
             data_batch, dict) else []
-        self._bar.update(max(1, len(inputs)))
+        # every rank works on its share: count the whole step
+        self._bar.update(max(1, len(inputs)) * get_world_size())
+        if self._bar.completed >= self._bar.task_num:
+            self._finish()  # end the line before the metric table prints
 
     def _finish(self) -> None:
         if self._bar is not None:

@@ -194,7 +194,8 @@ class ResolutionAwareDistiller(BaseModel):
         for name, args in self.loss_inputs.items():
             if name not in self.distill_losses:
                 raise KeyError(f'loss_inputs names {name!r}, which is not '
-                               f'in distill_losses {list(self.distill_losses)}.')
+                               'in distill_losses '
+                               f'{list(self.distill_losses)}.')
             for arg, tap in args.items():
                 side = 'student' if arg.endswith('_S') else 'teacher'
                 taps = self.student_taps if side == 'student' else \
@@ -208,7 +209,8 @@ class ResolutionAwareDistiller(BaseModel):
         for name in self.connectors:
             if name not in self.student_taps:
                 raise KeyError(f'connector {name!r} names no student tap; '
-                               f'student_taps has {sorted(self.student_taps)}.')
+                               'student_taps has '
+                               f'{sorted(self.student_taps)}.')
         if self.discriminator is not None:
             for side, taps in (('student', self.student_taps),
                                ('teacher', self.teacher_taps)):
@@ -350,7 +352,9 @@ class ResolutionAwareDistiller(BaseModel):
         student_turn = (it + 1) % self.disc_steps == 0
         log_vars: Dict[str, torch.Tensor] = {}
         for step in range(self.gen_steps if student_turn else 1):
-            with optim_wrapper['student'].optim_context(self.student):
+            # no graph when only the discriminator learns from this batch
+            with optim_wrapper['student'].optim_context(self.student), \
+                    torch.set_grad_enabled(student_turn):
                 self.student_recorder.clear()
                 task_losses = self.student(lr, samples, mode='loss')
                 student_out = self.student_records()

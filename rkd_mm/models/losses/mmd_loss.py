@@ -25,7 +25,8 @@ class MMDLoss(nn.Module):
     base bandwidth ``b = sum(L2) / ((2N)^2 - 2N)`` (the mean off-diagonal
     distance, held constant: no gradient flows through it) and::
 
-        K = sum_{i=0}^{kernel_num-1} exp(-L2 / (b * kernel_mul^(i - kernel_num//2)))
+        K = sum_i exp(-L2 / (b * kernel_mul^(i - kernel_num // 2))),
+            i = 0 .. kernel_num - 1
         L = mean(K_SS) + mean(K_TT) - 2 * mean(K_ST)
 
     (the biased estimator). It is 0 for identical sets and grows as the

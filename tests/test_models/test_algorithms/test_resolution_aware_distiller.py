@@ -9,12 +9,11 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from conftest import CONFIGS, TINY_HR
+from conftest import CONFIGS, TINY_RKD
 from rkd_mm.datasets.transforms import downsample_image
 from rkd_mm.engine import MultiOptimWrapperConstructor
 from rkd_mm.registry import MODELS
 
-TINY_RKD = f'{CONFIGS}/tiny_rkd.py'
 KEYS = {
     'student.decode.loss_ce', 'student.decode.loss_lovasz',
     'distill.loss_kd', 'distill.loss_pair', 'distill.loss_mmd',
@@ -27,16 +26,9 @@ def mmseg_scope():
     init_default_scope('mmseg')
 
 
-@pytest.fixture(scope='module')
-def teacher_ckpt(tmp_path_factory):
-    """A (randomly initialised) tiny teacher saved the way MMEngine does."""
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    teacher = MODELS.build(Config.fromfile(TINY_HR).model)
-    path = str(tmp_path_factory.mktemp('teacher') / 'teacher.pth')
-    torch.save(dict(meta=dict(iter=4), state_dict=teacher.state_dict()),
-               path)
-    return path
+@pytest.fixture
+def teacher_ckpt(tiny_teacher_ckpt):
+    return tiny_teacher_ckpt
 
 
 def build(teacher_ckpt, **overrides):
@@ -222,3 +214,24 @@ def test_multi_scale_student_draws_one_ratio_per_iteration(teacher_ckpt):
     with torch.no_grad():
         out = model.test_step(batch(n=1))[0]
     assert tuple(out.pred_sem_seg.shape) == (64, 64)
+
+
+def test_disc_steps_lets_the_discriminator_train_alone_first(teacher_ckpt):
+    """disc_steps=2: the student is updated every second iteration (as
+    mmagic's discriminator_steps); in between only the discriminator."""
+    from mmengine.logging import MessageHub
+    model, cfg = build(teacher_ckpt, disc_steps=2)
+    wrappers = optim(model, cfg)
+    model.train()
+    hub = MessageHub.get_current_instance()
+    student_before, disc_before = params(model.student), \
+        params(model.discriminator)
+    hub.update_info('iter', 0)
+    log_vars = model.train_step(batch(), wrappers)
+    assert 'disc.loss_real' in log_vars and 'distill.loss_kd' not in log_vars
+    assert not changed(student_before, model.student)
+    assert changed(disc_before, model.discriminator)
+    hub.update_info('iter', 1)
+    log_vars = model.train_step(batch(), wrappers)
+    assert 'distill.loss_kd' in log_vars
+    assert changed(student_before, model.student)

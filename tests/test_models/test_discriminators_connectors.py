@@ -1,0 +1,38 @@
+"""Discriminators and connectors: shapes, size-independence, bad input."""
+import pytest
+import torch
+
+from rkd_mm.models import (ConvConnector, FeatureDiscriminator,
+                           LinearConnector, PatchDiscriminator)
+from rkd_mm.models.connectors import ConnectorDict
+
+
+def test_feature_discriminator_takes_maps_of_any_size():
+    d = FeatureDiscriminator(in_channels=8, hidden_channels=16)
+    hr, lr = torch.randn(3, 8, 32, 32), torch.randn(3, 8, 8, 8)
+    assert d(hr).shape == (3, 1) and d(lr).shape == (3, 1)
+    # pooled input gives the same answer as the map
+    assert torch.allclose(d(hr), d(hr.mean(dim=(2, 3))))
+    with pytest.raises(ValueError, match='in_channels'):
+        d(torch.randn(3, 4))
+
+
+def test_patch_discriminator_uses_a_common_grid():
+    d = PatchDiscriminator(in_channels=8, grid_size=8, base_channels=8)
+    out_hr = d(torch.randn(2, 8, 32, 32))
+    out_lr = d(torch.randn(2, 8, 8, 8))
+    assert out_hr.shape == out_lr.shape and out_hr.shape[:2] == (2, 1)
+    with pytest.raises(ValueError, match='in_channels'):
+        d(torch.randn(2, 4, 8, 8))
+
+
+def test_connectors_map_widths():
+    assert ConvConnector(512, 2048)(torch.randn(2, 512, 4, 4)).shape == \
+        (2, 2048, 4, 4)
+    assert LinearConnector(8, 16)(torch.randn(2, 8, 3, 3)).shape == (2, 16)
+    conns = ConnectorDict(
+        dict(c5=dict(type='rkd_mm.ConvConnector', in_channels=4,
+                     out_channels=6)))
+    out = conns(dict(c5=torch.randn(1, 4, 2, 2), logits=torch.ones(1, 3)))
+    assert out['c5'].shape == (1, 6, 2, 2)
+    assert torch.equal(out['logits'], torch.ones(1, 3))  # passed through

@@ -1,0 +1,23 @@
+"""FLOP counts: the LR student costs about s^2 of the same model at HR."""
+import pytest
+from mmengine.config import Config
+
+from conftest import CONFIGS, TINY_LR
+from rkd_mm.utils.complexity import distiller_complexity, model_complexity
+
+
+def test_flops_scale_with_the_square_of_the_resolution():
+    cfg = Config.fromfile(TINY_LR)
+    hr = model_complexity(cfg, shape=(64, 64))
+    lr = model_complexity(cfg, shape=(32, 32))
+    assert hr['params'] == lr['params']
+    assert hr['flops'] / lr['flops'] == pytest.approx(4.0, rel=0.1)
+
+
+def test_distiller_reports_teacher_at_hr_and_student_at_lr():
+    cfg = Config.fromfile(f'{CONFIGS}/tiny_rkd.py')
+    both = distiller_complexity(cfg, shape=(64, 64))
+    assert both['teacher']['input_shape'] == (3, 64, 64)
+    assert both['student']['input_shape'] == (3, 32, 32)
+    assert both['teacher']['flops'] > both['student']['flops']
+    assert model_complexity(cfg, shape=(64, 64)) == both['student']
