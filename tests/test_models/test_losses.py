@@ -190,3 +190,29 @@ def test_adversarial_losses_by_hand(gan_type):
 def test_adversarial_loss_rejects_unknown_type():
     with pytest.raises(ValueError, match='gan_type'):
         AdversarialLoss('wgan')
+
+
+def test_teacher_correct_gate_distils_only_where_the_teacher_is_right():
+    t = torch.tensor([[3.0, 0.0], [3.0, 0.0], [0.0, 3.0]])
+    s = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+    gt = torch.tensor([0, 1, 255])  # right, wrong, ignored
+    kl = _kl_rows(t, s, 1.0)
+    got = ResolutionAwareKDLoss(tau=1.0, gate='teacher_correct')(s, t, gt=gt)
+    assert got.item() == pytest.approx(kl[0], rel=1e-6)
+    # on maps the label is resized (nearest) to the teacher's grid
+    t4 = torch.zeros(1, 2, 2, 2)
+    t4[0, 0] = 2.0  # teacher says class 0 everywhere
+    gt4 = torch.tensor([[[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1],
+                         [0, 0, 1, 1]]])
+    s4 = torch.zeros(1, 2, 2, 2)
+    rows_t = t4.permute(0, 2, 3, 1).reshape(-1, 2)
+    rows_s = s4.permute(0, 2, 3, 1).reshape(-1, 2)
+    kl4 = _kl_rows(rows_t, rows_s, 1.0)
+    expected = (kl4[0] + kl4[2]) / 2  # left column is right
+    got4 = ResolutionAwareKDLoss(tau=1.0, gate='teacher_correct')(
+        s4, t4, gt=gt4)
+    assert got4.item() == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match='needs gt'):
+        ResolutionAwareKDLoss(gate='teacher_correct')(s, t)
+    with pytest.raises(ValueError, match='gate'):
+        ResolutionAwareKDLoss(gate='confident')

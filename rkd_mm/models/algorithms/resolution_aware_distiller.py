@@ -17,6 +17,7 @@ from ..connectors import ConnectorDict
 from .feature_recorder import FeatureRecorder
 
 LR_SUFFIX = '@lr'  # teacher tap on the LR image upsampled back to HR
+GT = 'gt'  # loss input: the HR label maps of the batch (N, H, W)
 
 
 @MODELS.register_module()
@@ -76,7 +77,7 @@ class ResolutionAwareDistiller(BaseModel):
             ``dict(preds_S='logits', preds_T='logits')``. A teacher tap with
             the suffix ``@lr`` is recorded from an extra teacher forward on
             the LR view upsampled to HR (for ``ResolutionAwareKDLoss``'s
-            ``preds_T_lr``).
+            ``preds_T_lr``); ``'gt'`` passes the batch's HR label maps.
         discriminator: Discriminator config, or None for no adversarial
             training.
         adv_loss: ``AdversarialLoss`` config; its ``loss_weight`` weighs the
@@ -197,6 +198,8 @@ class ResolutionAwareDistiller(BaseModel):
                                'in distill_losses '
                                f'{list(self.distill_losses)}.')
             for arg, tap in args.items():
+                if tap == GT:
+                    continue
                 side = 'student' if arg.endswith('_S') else 'teacher'
                 taps = self.student_taps if side == 'student' else \
                     self.teacher_taps
@@ -310,15 +313,19 @@ class ResolutionAwareDistiller(BaseModel):
         return min(1.0, (it + 1) / self.distill_warmup_iters)
 
     def distill_loss_dict(self, student_out: Dict[str, torch.Tensor],
-                          teacher_out: Dict[str, torch.Tensor]
-                          ) -> Dict[str, torch.Tensor]:
+                          teacher_out: Dict[str, torch.Tensor],
+                          data_samples=None) -> Dict[str, torch.Tensor]:
         """``distill.<name>`` losses between student and teacher taps."""
         factor = self.warmup_factor()
         losses = {}
+        sources = dict(teacher_out)
+        if data_samples is not None and any(
+                GT in args.values() for args in self.loss_inputs.values()):
+            sources[GT] = torch.stack(
+                [s.gt_sem_seg.data[0] for s in data_samples])
         for name, loss in self.distill_losses.items():
             kwargs = {
-                arg: student_out[tap] if arg.endswith('_S') else
-                teacher_out[tap]
+                arg: student_out[tap] if arg.endswith('_S') else sources[tap]
                 for arg, tap in self.loss_inputs[name].items()
             }
             losses[f'distill.{name}'] = factor * loss(**kwargs)
@@ -367,7 +374,7 @@ class ResolutionAwareDistiller(BaseModel):
             if student_turn:
                 log_vars.update(
                     self.train_student(task_losses, student_out, teacher_out,
-                                       optim_wrapper['student']))
+                                       optim_wrapper['student'], samples))
         return log_vars
 
     def train_discriminator(self, fake: torch.Tensor, real: torch.Tensor,
@@ -389,8 +396,8 @@ class ResolutionAwareDistiller(BaseModel):
     def train_student(self, task_losses: Dict[str, torch.Tensor],
                       student_out: Dict[str, torch.Tensor],
                       teacher_out: Dict[str, torch.Tensor],
-                      optim_wrapper: OptimWrapper
-                      ) -> Dict[str, torch.Tensor]:
+                      optim_wrapper: OptimWrapper,
+                      samples=None) -> Dict[str, torch.Tensor]:
         """Update the student (and connectors): task + distill + adversarial.
 
         The discriminator is frozen and called without its DDP wrapper: its
@@ -398,7 +405,8 @@ class ResolutionAwareDistiller(BaseModel):
         """
         with optim_wrapper.optim_context(self.student):
             losses = {f'student.{k}': v for k, v in task_losses.items()}
-            losses.update(self.distill_loss_dict(student_out, teacher_out))
+            losses.update(
+                self.distill_loss_dict(student_out, teacher_out, samples))
             if self.discriminator is not None:
                 disc = _unwrap(self.discriminator)
                 disc.requires_grad_(False)
@@ -428,7 +436,8 @@ class ResolutionAwareDistiller(BaseModel):
             losses = {f'student.{k}': v for k, v in self.student(
                 lr, data_samples, mode='loss').items()}
             losses.update(
-                self.distill_loss_dict(self.student_records(), teacher_out))
+                self.distill_loss_dict(self.student_records(), teacher_out,
+                                       data_samples))
             return losses
         raise ValueError(f'Invalid mode {mode!r}.')
 

@@ -52,22 +52,45 @@ class ResolutionAwareKDLoss(nn.Module):
     so the weights average to 1 (the loss keeps its scale for any lambda) and
     ``lambda = 0`` is exactly plain Hinton KD.
 
+    Gating (``gate='teacher_correct'``): distil only where the teacher is
+    right, i.e. pixels whose teacher argmax equals the ground truth ``gt``
+    (nearest-resized to the teacher's grid; the ignore label 255 is never
+    distilled). The KL is then averaged over the kept pixels. Where the
+    teacher is wrong the student learns from the labels alone.
+
     Args:
         tau: Softmax temperature.
         detail_weight: lambda above; 0 gives plain Hinton KD.
+        gate: ``None`` or ``'teacher_correct'`` (needs ``gt``).
         loss_weight: Multiplier of the loss.
     """
 
     def __init__(self, tau: float = 4.0, detail_weight: float = 0.0,
+                 gate: Optional[str] = None,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         if tau <= 0:
             raise ValueError(f'tau={tau}: the temperature must be > 0.')
         if detail_weight < 0:
             raise ValueError(f'detail_weight={detail_weight} must be >= 0.')
+        if gate not in (None, 'teacher_correct'):
+            raise ValueError(f"gate={gate!r}: choose None or "
+                             "'teacher_correct'.")
         self.tau = float(tau)
         self.detail_weight = float(detail_weight)
+        self.gate = gate
         self.loss_weight = float(loss_weight)
+
+    @staticmethod
+    def correct_mask(preds_T: torch.Tensor, gt: torch.Tensor,
+                     ignore_index: int = 255) -> torch.Tensor:
+        """Per-row 0/1: the teacher's argmax equals the label."""
+        if preds_T.dim() == 4:
+            gt = gt.reshape(gt.shape[0], 1, *gt.shape[-2:]).float()
+            gt = F.interpolate(gt, size=preds_T.shape[-2:], mode='nearest')
+        gt = gt.reshape(-1).long()
+        pred = _as_rows(preds_T).argmax(dim=1)
+        return ((pred == gt) & (gt != ignore_index)).float()
 
     def detail_weights(self, preds_T: torch.Tensor,
                        preds_T_lr: torch.Tensor) -> torch.Tensor:
@@ -81,7 +104,8 @@ class ResolutionAwareKDLoss(nn.Module):
     def forward(self,
                 preds_S: torch.Tensor,
                 preds_T: torch.Tensor,
-                preds_T_lr: Optional[torch.Tensor] = None) -> torch.Tensor:
+                preds_T_lr: Optional[torch.Tensor] = None,
+                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Compute the loss.
 
         Args:
@@ -90,6 +114,8 @@ class ResolutionAwareKDLoss(nn.Module):
                 ``(N, C, H, W)``.
             preds_T_lr: Teacher logits on the LR input upsampled to HR, same
                 shape as ``preds_T``; needed only if ``detail_weight > 0``.
+            gt: Labels ``(N,)`` or ``(N, [1,] H', W')``; needed only with
+                ``gate='teacher_correct'``.
 
         Returns:
             torch.Tensor: Scalar loss times ``loss_weight``.
@@ -113,4 +139,12 @@ class ResolutionAwareKDLoss(nn.Module):
                     'logits on the LR image); the distiller passes it when '
                     'the loss is configured with it.')
             kl = kl * self.detail_weights(preds_T, preds_T_lr.detach())
+        if self.gate == 'teacher_correct':
+            if gt is None:
+                raise ValueError("gate='teacher_correct' needs gt (the "
+                                 "distiller passes it for gt='gt' in "
+                                 'loss_inputs).')
+            keep = self.correct_mask(preds_T, gt)
+            return self.loss_weight * self.tau**2 * (kl * keep).sum() / \
+                keep.sum().clamp_min(1.0)
         return self.loss_weight * self.tau**2 * kl.mean()

@@ -12,6 +12,8 @@ from mmseg.structures import SegDataSample
 from conftest import CONFIGS, TINY_RKD
 from rkd_mm.datasets.transforms import downsample_image
 from rkd_mm.engine import MultiOptimWrapperConstructor
+from rkd_mm.models.losses import ResolutionAwareKDLoss
+from rkd_mm.models.losses.resolution_aware_kd_loss import resize_to
 from rkd_mm.registry import MODELS
 
 KEYS = {
@@ -235,3 +237,49 @@ def test_disc_steps_lets_the_discriminator_train_alone_first(teacher_ckpt):
     log_vars = model.train_step(batch(), wrappers)
     assert 'distill.loss_kd' in log_vars
     assert changed(student_before, model.student)
+
+
+def test_gated_kd_gets_the_batch_labels(teacher_ckpt):
+    """``'gt'`` in loss_inputs feeds the HR label maps to the KD loss."""
+    kd = dict(type='rkd_mm.ResolutionAwareKDLoss', tau=1.0,
+              gate='teacher_correct')
+    cfg = Config.fromfile(TINY_RKD)
+    # assigned, not merged: only the gated KD term is left
+    cfg.model.distill_losses = dict(loss_kd=kd)
+    cfg.model.loss_inputs = dict(
+        loss_kd=dict(preds_S='logits', preds_T='logits', gt='gt'))
+    cfg.model.update(teacher_ckpt=teacher_ckpt, distill_warmup_iters=0)
+    model = MODELS.build(cfg.model)
+    assert set(model.distill_losses) == {'loss_kd'}
+    model.train()
+    data = model.data_preprocessor(batch(), True)
+    hr, samples = data['inputs'], data['data_samples']
+    lr = model.lr_view(hr, 0.5)
+    with torch.no_grad():
+        teacher_out = model.teacher_forward(hr, lr)
+        model.student_recorder.clear()
+        model.student(lr, mode='tensor')
+        student_out = model.student_records()
+
+        def kd(labels):
+            for s, lab in zip(samples, labels):
+                s.gt_sem_seg.data = lab[None]
+            return model.distill_loss_dict(
+                student_out, teacher_out, samples)['distill.loss_kd']
+
+        t = teacher_out['logits']
+        # labels = the teacher's own argmax (nearest-upsampled to HR):
+        # every pixel kept, so the gated loss is plain KD
+        agree = t.argmax(1, keepdim=True).float()
+        agree = torch.nn.functional.interpolate(
+            agree, size=hr.shape[-2:], mode='nearest')[:, 0].long()
+        plain = ResolutionAwareKDLoss(tau=1.0)(student_out['logits'], t)
+        assert kd(agree).item() == pytest.approx(plain.item(), rel=1e-5)
+        assert kd(torch.full_like(agree, 255)) == 0  # all ignored
+        # teacher wrong on the right half of the image: only the left half
+        # of the teacher's grid is distilled
+        half = agree.clone()
+        half[..., 32:] = (half[..., 32:] + 1) % 5
+        s_left = resize_to(student_out['logits'], t.shape[-2:])[..., :8]
+        left = ResolutionAwareKDLoss(tau=1.0)(s_left, t[..., :8])
+        assert kd(half).item() == pytest.approx(left.item(), rel=1e-5)
