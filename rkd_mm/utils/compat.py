@@ -286,6 +286,73 @@ def patch_cpu_distributed() -> bool:
     return True
 
 
+# --------------------------------------------------------------------------
+# 5. mmseg's class-weighted cross-entropy on labels with ignored pixels
+# --------------------------------------------------------------------------
+def patch_mmseg_weighted_ce() -> bool:
+    """Let mmseg's ``CrossEntropyLoss(class_weight=...)`` see ignored pixels.
+
+    Fails without it: mmsegmentation 1.2.2's ``cross_entropy`` computes its
+    averaging factor as ``torch.stack([class_weight[cls] for cls in
+    label])``, which indexes the class weights with the ignore label (255)
+    and dies with ``IndexError: index 255 is out of bounds``
+    (open-mmlab/mmsegmentation#3492, #3734, #3831). Any mask with ignored
+    pixels, or padding by ``seg_pad_val=255``, crashes training with our
+    class-weighted configs.
+
+    What it does, only if the installed function fails that way on a probe:
+    wraps it so that, for a class-weighted mean without an explicit
+    ``avg_factor``, the factor is computed safely (ignored pixels count 0
+    with ``avg_non_ignore=True``, 1 otherwise, as mmseg counts them without
+    class weights) and passed on; everything else is mmseg's own code.
+
+    Delete when: the mmsegmentation pin carries a fix for those issues.
+
+    Returns:
+        bool: True if the wrapper was installed.
+    """
+    import torch
+
+    try:
+        from mmseg.models.losses import cross_entropy_loss as ce_mod
+    except ImportError:
+        return False
+    original = ce_mod.cross_entropy
+    if getattr(original, '_rkd_mm_safe', False):
+        return False
+    try:
+        original(torch.zeros(1, 2, 1, 1), torch.full((1, 1, 1), 255),
+                 class_weight=torch.ones(2), ignore_index=255,
+                 avg_non_ignore=True)
+        return False  # the installed mmseg handles it
+    except IndexError:
+        pass
+
+    def cross_entropy(pred, label, weight=None, class_weight=None,
+                      reduction='mean', avg_factor=None, ignore_index=-100,
+                      avg_non_ignore=False):
+        if class_weight is not None and avg_factor is None and \
+                reduction == 'mean':
+            ignored = label == ignore_index
+            label_weights = class_weight[torch.where(
+                ignored, torch.zeros_like(label), label)]
+            label_weights = torch.where(
+                ignored, torch.full_like(label_weights,
+                                         0.0 if avg_non_ignore else 1.0),
+                label_weights)
+            avg_factor = label_weights.sum()
+        return original(pred, label, weight=weight,
+                        class_weight=class_weight, reduction=reduction,
+                        avg_factor=avg_factor, ignore_index=ignore_index,
+                        avg_non_ignore=avg_non_ignore)
+
+    cross_entropy._rkd_mm_safe = True  # type: ignore[attr-defined]
+    # CrossEntropyLoss looks the function up when it is built
+    ce_mod.cross_entropy = cross_entropy
+    _APPLIED.append('mmseg_weighted_ce')
+    return True
+
+
 def apply_all() -> List[str]:
     """Apply every shim that the current environment needs.
 
@@ -296,4 +363,5 @@ def apply_all() -> List[str]:
     patch_mmcv_ext()
     patch_checkpoint_loading()
     patch_cpu_distributed()
+    patch_mmseg_weighted_ce()
     return applied_shims()

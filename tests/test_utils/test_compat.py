@@ -114,3 +114,27 @@ def test_cpu_ddp_trains_in_sync(tmp_path):
     torch.manual_seed(0)
     init = torch.nn.Linear(4, 1).state_dict()
     assert not torch.equal(init['weight'], w0['fc.weight'])
+
+
+@pytest.mark.parametrize('avg_non_ignore', [True, False])
+def test_class_weighted_ce_accepts_ignored_pixels(avg_non_ignore):
+    """mmseg's weighted CE on labels with 255 equals torch's weighted CE."""
+    from mmseg.models.losses import CrossEntropyLoss
+
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 4, 4, requires_grad=True)
+    label = torch.randint(0, 3, (2, 4, 4))
+    label[0, :2] = 255
+    weights = [1.0, 4.0, 2.0]
+    loss = CrossEntropyLoss(class_weight=weights,
+                            avg_non_ignore=avg_non_ignore)(
+        logits, label, ignore_index=255)
+    w = torch.tensor(weights)
+    summed = torch.nn.functional.cross_entropy(
+        logits, label, weight=w, ignore_index=255, reduction='sum')
+    valid = label != 255
+    denom = w[label[valid]].sum() + (0 if avg_non_ignore else
+                                     (~valid).sum())
+    assert loss.item() == pytest.approx((summed / denom).item(), rel=1e-6)
+    loss.backward()
+    assert torch.isfinite(logits.grad).all()
