@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/rkd_overhead.py [CONFIG] [--iters 10] [--warmup 3]
         [--batch 8] [--out benchmarks/results/rkd_overhead.json]
+        [--cfg-options model.distill_losses.loss_kd.detail_weight=0 ...]
 
 Measures, in one process on the same batch (median of ``--iters``):
 
@@ -30,7 +31,7 @@ import time
 import torch
 
 import rkd_mm  # noqa: F401  (environment shims)
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
@@ -75,10 +76,14 @@ def main() -> None:
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument(
         '--out', default='benchmarks/results/rkd_overhead.json')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, default={},
+        help='override config fields, as in tools/train.py')
     args = parser.parse_args()
 
     init_default_scope('mmseg')
     cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
     cfg.model.teacher_ckpt = None
     model = MODELS.build(cfg.model)
     model.train()
@@ -125,6 +130,7 @@ def main() -> None:
     needed = t['teacher_hr'] + (t['teacher_lr'] if needs_lr else 0.0)
     result = dict(
         config=args.config,
+        cfg_options=args.cfg_options,
         batch=args.batch,
         hr_size=size,
         scale_factor=scale,

@@ -77,7 +77,8 @@ class ResolutionAwareDistiller(BaseModel):
             ``dict(preds_S='logits', preds_T='logits')``. A teacher tap with
             the suffix ``@lr`` is recorded from an extra teacher forward on
             the LR view upsampled to HR (for ``ResolutionAwareKDLoss``'s
-            ``preds_T_lr``); ``'gt'`` passes the batch's HR label maps.
+            ``preds_T_lr``); ``'gt'`` passes the batch's HR label maps; an
+            argument set to ``None`` is not passed.
         discriminator: Discriminator config, or None for no adversarial
             training.
         adv_loss: ``AdversarialLoss`` config; its ``loss_weight`` weighs the
@@ -151,8 +152,12 @@ class ResolutionAwareDistiller(BaseModel):
                    if cfg is not None}
         self.distill_losses = nn.ModuleDict(
             {name: MODELS.build(cfg) for name, cfg in enabled.items()})
-        self.loss_inputs = {k: dict(v) for k, v in (loss_inputs or {}).items()
-                            if k in enabled or k not in (distill_losses or {})}
+        # an argument set to None is not passed (e.g. preds_T_lr=None with
+        # detail_weight=0 saves the teacher's forward on the LR view)
+        self.loss_inputs = {
+            k: {arg: tap for arg, tap in v.items() if tap is not None}
+            for k, v in (loss_inputs or {}).items()
+            if k in enabled or k not in (distill_losses or {})}
         self.discriminator = MODELS.build(discriminator) \
             if discriminator is not None else None
         self.adv_loss = MODELS.build(

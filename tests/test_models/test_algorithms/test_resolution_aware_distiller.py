@@ -283,3 +283,20 @@ def test_gated_kd_gets_the_batch_labels(teacher_ckpt):
         s_left = resize_to(student_out['logits'], t.shape[-2:])[..., :8]
         left = ResolutionAwareKDLoss(tau=1.0)(s_left, t[..., :8])
         assert kd(half).item() == pytest.approx(left.item(), rel=1e-5)
+
+
+def test_an_input_set_to_none_skips_the_lr_teacher_forward(teacher_ckpt):
+    cfg = Config.fromfile(TINY_RKD)
+    cfg.model.teacher_ckpt = teacher_ckpt
+    model = MODELS.build(cfg.model)
+    assert model._needs_teacher_lr()
+    cfg.merge_from_dict({
+        'model.distill_losses.loss_kd.detail_weight': 0.0,
+        'model.loss_inputs.loss_kd.preds_T_lr': None})
+    model = MODELS.build(cfg.model)
+    assert not model._needs_teacher_lr()
+    assert model.loss_inputs['loss_kd'] == dict(preds_S='logits',
+                                                preds_T='logits')
+    model.train()
+    log_vars = model.train_step(batch(), optim(model, cfg))
+    assert torch.isfinite(torch.as_tensor(log_vars['distill.loss_kd']))
