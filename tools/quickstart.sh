@@ -3,10 +3,13 @@
 # train + test the HR teacher, the LR-only students and the RKD students at
 # x0.5 and x0.25, then print one table. Rerunning it skips finished runs and
 # resumes interrupted ones.
-#   bash tools/quickstart.sh [WORK_ROOT]   (default: work_dirs)
+#   bash tools/quickstart.sh [WORK_ROOT [TOOL ARGS...]]  (default: work_dirs)
+# TOOL ARGS go to every train and test call, e.g. a smoke run:
+#   bash tools/quickstart.sh /tmp/smoke --cfg-options train_cfg.max_iters=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=${1:-work_dirs}
+EXTRA=("${@:2}")
 
 run() {  # run NAME CONFIG [ARGS]: train (or resume), test on the test split
   local name=$1 config=$2 wd="$ROOT/$1"
@@ -17,13 +20,16 @@ run() {  # run NAME CONFIG [ARGS]: train (or resume), test on the test split
     return
   fi
   if [ -f "$wd/last_checkpoint" ]; then
-    python tools/train.py "$config" --work-dir "$wd" --resume "$@"
+    python tools/train.py "$config" --work-dir "$wd" --resume "$@" \
+      ${EXTRA[@]+"${EXTRA[@]}"}
   else
-    python tools/train.py "$config" --work-dir "$wd" "$@"
+    python tools/train.py "$config" --work-dir "$wd" "$@" \
+      ${EXTRA[@]+"${EXTRA[@]}"}
   fi
   local ckpt
   ckpt=$(ls -t "$wd"/best_mIoU_iter_*.pth | head -n 1)
-  python tools/test.py "$config" "$ckpt" --work-dir "$wd/test" "$@"
+  python tools/test.py "$config" "$ckpt" --work-dir "$wd/test" "$@" \
+    ${EXTRA[@]+"${EXTRA[@]}"}
   touch "$wd/test/done"
   echo "$name: $((SECONDS - start)) s (train + test), checkpoint $ckpt"
 }
