@@ -13,7 +13,8 @@ Measures, in one process on the same batch (median of ``--iters``):
 * ``teacher_hr``: one teacher forward on the HR batch (no grad);
 * ``teacher_lr``: one teacher forward on the LR view upsampled to HR, which
   the resolution-aware KD term needs when ``detail_weight > 0``;
-* ``student``: an LR-only student training step (forward, backward, step).
+* ``student``: the LR-only baseline's training step on the LR images of the
+  same batch (its config's optimizer wrapper and data preprocessor).
 
 and reports ``rkd / (teacher_hr + student)`` and
 ``rkd / (teacher forwards the config needs + student)`` — the overhead of
@@ -28,15 +29,17 @@ import platform
 import statistics
 import time
 
+import numpy as np
 import torch
 
 import rkd_mm  # noqa: F401  (environment shims)
 from mmengine.config import Config, DictAction
-from mmengine.optim import OptimWrapper
+from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
+from rkd_mm.datasets.transforms import downsample_image
 from rkd_mm.engine import MultiOptimWrapperConstructor
 from rkd_mm.registry import MODELS
 
@@ -94,23 +97,27 @@ def main() -> None:
     num_classes = model.student.decode_head.num_classes
     batch = make_batch(args.batch, size, num_classes)
     data = model.data_preprocessor(batch, True)
-    hr, samples = data['inputs'], data['data_samples']
+    hr = data['inputs']
     scale = model.scale_factors[0]
     lr = model.lr_view(hr, scale)
     lr_up = torch.nn.functional.interpolate(
         lr, size=hr.shape[-2:], mode='bilinear', align_corners=False)
 
-    # an LR-only student: same architecture, its own optimizer
-    student = MODELS.build(Config.fromfile(
-        cfg.model.student['cfg_path']).model)
+    # the LR-only baseline's own training step: its config's model and
+    # optimizer wrapper (clipping included), fed the LR images of the same
+    # batch through its data preprocessor, as in LR-only training
+    student_cfg = Config.fromfile(cfg.model.student['cfg_path'])
+    student = MODELS.build(student_cfg.model)
     student.train()
-    student_optim = OptimWrapper(
-        torch.optim.AdamW(student.parameters(), lr=1e-3))
+    student_optim = build_optim_wrapper(student, student_cfg.optim_wrapper)
+    lr_batch = dict(
+        inputs=[torch.from_numpy(np.ascontiguousarray(downsample_image(
+            img.permute(1, 2, 0).numpy(), scale))).permute(2, 0, 1)
+            for img in batch['inputs']],
+        data_samples=batch['data_samples'])
 
     def student_step():
-        losses = student(lr, samples, mode='loss')
-        loss, _ = student.parse_losses(losses)
-        student_optim.update_params(loss)
+        student.train_step(lr_batch, student_optim)
 
     @torch.no_grad()
     def teacher_on(x):
