@@ -6,7 +6,8 @@ Usage::
         [--batch 8] [--out benchmarks/results/rkd_overhead.json]
         [--cfg-options model.distill_losses.loss_kd.detail_weight=0 ...]
 
-Measures, in one process on the same batch (median of ``--iters``):
+Measures, in one process on the same batch, interleaved round by round
+(``--iters`` rounds; medians, and the range of the per-round ratios):
 
 * ``rkd``: ``ResolutionAwareDistiller.train_step`` (teacher forward(s),
   student forward/backward/step, discriminator step, all losses);
@@ -28,6 +29,7 @@ import os.path as osp
 import platform
 import statistics
 import time
+from typing import Callable, Dict, List
 
 import numpy as np
 import torch
@@ -60,15 +62,23 @@ def make_batch(n: int, size: int, num_classes: int) -> dict:
     return dict(inputs=inputs, data_samples=samples)
 
 
-def timeit(fn, iters: int, warmup: int) -> float:
+def time_rounds(fns: Dict[str, Callable[[], None]], iters: int,
+                warmup: int) -> Dict[str, List[float]]:
+    """Seconds per call of each function, interleaved round by round.
+
+    Interleaving puts every part of one round under the same machine load,
+    so the per-round ratios stay meaningful on a machine whose speed drifts.
+    """
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns.values():
+            fn()
+    times: Dict[str, List[float]] = {name: [] for name in fns}
     for _ in range(iters):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 def main() -> None:
@@ -127,14 +137,20 @@ def main() -> None:
         model.train_step(batch, wrappers)
 
     torch.manual_seed(0)
-    t = {
-        'rkd': timeit(rkd_step, args.iters, args.warmup),
-        'teacher_hr': timeit(teacher_on(hr), args.iters, args.warmup),
-        'teacher_lr': timeit(teacher_on(lr_up), args.iters, args.warmup),
-        'student': timeit(student_step, args.iters, args.warmup),
-    }
+    rounds = time_rounds(
+        dict(rkd=rkd_step, teacher_hr=teacher_on(hr),
+             teacher_lr=teacher_on(lr_up), student=student_step),
+        args.iters, args.warmup)
+    t = {name: statistics.median(v) for name, v in rounds.items()}
     needs_lr = model._needs_teacher_lr()
-    needed = t['teacher_hr'] + (t['teacher_lr'] if needs_lr else 0.0)
+
+    def ratios(n_teacher: int) -> List[float]:
+        return sorted(
+            r / (h + (lo if n_teacher == 2 else 0.0) + s)
+            for r, h, lo, s in zip(rounds['rkd'], rounds['teacher_hr'],
+                                   rounds['teacher_lr'], rounds['student']))
+
+    one, needed = ratios(1), ratios(2 if needs_lr else 1)
     result = dict(
         config=args.config,
         cfg_options=args.cfg_options,
@@ -142,10 +158,13 @@ def main() -> None:
         hr_size=size,
         scale_factor=scale,
         seconds=t,
-        ratio_vs_one_teacher_forward=t['rkd'] / (t['teacher_hr'] +
-                                                 t['student']),
+        seconds_per_round=rounds,
+        # median of the per-round ratios, and their range
+        ratio_vs_one_teacher_forward=statistics.median(one),
+        ratio_vs_one_teacher_forward_range=[one[0], one[-1]],
         teacher_forwards_needed=2 if needs_lr else 1,
-        ratio_vs_needed_teacher_forwards=t['rkd'] / (needed + t['student']),
+        ratio_vs_needed_teacher_forwards=statistics.median(needed),
+        ratio_vs_needed_teacher_forwards_range=[needed[0], needed[-1]],
         machine=dict(
             processor=platform.processor() or platform.machine(),
             cpus=os.cpu_count(),
@@ -157,11 +176,14 @@ def main() -> None:
         json.dump(result, f, indent=2)
     for k, v in t.items():
         print(f'{k:>11}: {v * 1000:8.1f} ms')
+    lo, hi = result['ratio_vs_one_teacher_forward_range']
     print(f'RKD / (teacher HR fwd + student step): '
-          f'{result["ratio_vs_one_teacher_forward"]:.3f}x')
+          f'{result["ratio_vs_one_teacher_forward"]:.3f}x '
+          f'(rounds {lo:.3f}-{hi:.3f})')
+    lo, hi = result['ratio_vs_needed_teacher_forwards_range']
     print(f'RKD / ({result["teacher_forwards_needed"]} teacher fwd + '
-          f'student step): {result["ratio_vs_needed_teacher_forwards"]:.3f}x'
-          ' (target <= 1.15x)')
+          f'student step): {result["ratio_vs_needed_teacher_forwards"]:.3f}x '
+          f'(rounds {lo:.3f}-{hi:.3f}; target <= 1.15x)')
     print(f'written to {args.out}')
 
 
