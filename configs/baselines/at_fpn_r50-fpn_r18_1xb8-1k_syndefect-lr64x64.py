@@ -1,0 +1,30 @@
+# Baseline: attention transfer (Zagoruyko & Komodakis 2017), x0.5 student.
+# The protocol (data, schedule, optimizer, teacher, student, warm-up) is the
+# RKD config's; the discriminator is off.
+_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py']
+# backbone stages 2-4 (strides 8, 16, 32); attention maps are channel means,
+# so R18's and R50's widths need no connector
+method_taps = dict(
+    stage2='backbone.layer2',
+    stage3='backbone.layer3',
+    stage4='backbone.layer4')
+# p = 2; the student's attention map is upsampled to the teacher's grid
+# (16x16, 8x8, 4x4 at 128 px) and each stage weighs beta / 2 with the
+# paper's beta = 1000 / (H * W) of that grid: 1.95, 7.8, 31.25
+at = dict(type='rkd_mm.AttentionTransferLoss', p=2.0,
+          align='upsample_student')
+model = dict(
+    discriminator=None,
+    student_taps=dict(_delete_=True, **method_taps),
+    teacher_taps=dict(_delete_=True, **method_taps),
+    distill_losses=dict(
+        _delete_=True,
+        loss_at2=dict(at, loss_weight=500 / (16 * 16)),
+        loss_at3=dict(at, loss_weight=500 / (8 * 8)),
+        loss_at4=dict(at, loss_weight=500 / (4 * 4))),
+    loss_inputs=dict(
+        _delete_=True,
+        loss_at2=dict(preds_S='stage2', preds_T='stage2'),
+        loss_at3=dict(preds_S='stage3', preds_T='stage3'),
+        loss_at4=dict(preds_S='stage4', preds_T='stage4')))
+optim_wrapper = dict(discriminator=None)

@@ -1,0 +1,133 @@
+"""The baseline KD configs: one real training step each, same protocol as
+RKD."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapperDict, build_optim_wrapper
+from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from rkd_mm.registry import MODELS
+
+ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs')
+STEM = 'fpn_r50-fpn_r18_1xb8-1k_syndefect-lr{}.py'
+SCALES = {'64x64': 0.5, '32x32': 0.25}
+# method -> the distill losses its configs log
+METHODS = {
+    'kd': {'loss_kd'},
+    'fitnet': {'loss_fitnet'},
+    'at': {'loss_at2', 'loss_at3', 'loss_at4'},
+    'relkd': {'loss_relkd'},
+    'cwd': {'loss_cwd'},
+    'dkd': {'loss_dkd'},
+}
+CASES = [(m, s) for m in METHODS for s in SCALES]
+# the fields of the distiller that make the protocol (everything but the
+# distillation terms)
+PROTOCOL = ('type', 'teacher', 'teacher_ckpt', 'teacher_config',
+            'scale_factor', 'test_scale_factor', 'lr_resize', 'disc_steps',
+            'gen_steps', 'distill_warmup_iters', 'data_preprocessor')
+
+
+def load(method, scale):
+    return Config.fromfile(
+        osp.join(ROOT, 'baselines', f'{method}_' + STEM.format(scale)))
+
+
+def rkd_config(scale):
+    return Config.fromfile(osp.join(ROOT, 'rkd', 'rkd_' + STEM.format(scale)))
+
+
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    init_default_scope('mmseg')
+
+
+@pytest.fixture
+def full_weight_iteration():
+    """Past the 100-iteration warm-up, so the losses count in full."""
+    hub = MessageHub.get_current_instance()
+    old = hub.get_info('iter')
+    hub.update_info('iter', 1000)
+    yield
+    hub.update_info('iter', 0 if old is None else old)
+
+
+def hr_batch(n=2, size=128, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        inputs.append(torch.randint(0, 256, (3, size, size), generator=g,
+                                    dtype=torch.uint8))
+        label = torch.randint(0, 5, (1, size, size), generator=g)
+        label[:, :8] = 255  # a band of ignored pixels
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(data=label)
+        sample.set_metainfo(dict(img_shape=(size, size),
+                                 ori_shape=(size, size)))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+@pytest.mark.parametrize('method,scale', CASES)
+def test_baseline_follows_the_rkd_protocol(method, scale):
+    cfg, rkd = load(method, scale), rkd_config(scale)
+    for key in rkd.keys():
+        if key not in ('model', 'optim_wrapper'):
+            assert cfg[key] == rkd[key], key
+    for key in PROTOCOL:
+        assert cfg.model.get(key) == rkd.model.get(key), key
+    assert osp.realpath(cfg.model.student.cfg_path) == \
+        osp.realpath(rkd.model.student.cfg_path)
+    assert cfg.model.scale_factor == SCALES[scale]
+    assert cfg.optim_wrapper.student == rkd.optim_wrapper.student
+    assert cfg.model.discriminator is None
+    assert set(cfg.model.distill_losses) == METHODS[method]
+
+
+@pytest.mark.parametrize('method,scale', CASES)
+def test_baseline_config_trains_one_step(method, scale,
+                                         full_weight_iteration):
+    cfg = load(method, scale)
+    cfg.model.teacher_ckpt = None
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    assert model.discriminator is None
+    # as the runner: the optimizer wrappers, then one scheduler list per
+    # wrapper (the config's discriminator schedule has no wrapper to drive)
+    wrappers = build_optim_wrapper(model, cfg.optim_wrapper)
+    assert isinstance(wrappers, OptimWrapperDict)
+    assert set(wrappers.keys()) == {'student'}
+    schedulers = [
+        PARAM_SCHEDULERS.build(
+            sched, default_args=dict(optimizer=wrapper, epoch_length=1))
+        for name, wrapper in wrappers.items()
+        for sched in cfg.param_scheduler[name]
+    ]
+    connector = [p.detach().clone() for p in model.connectors.parameters()]
+    if method == 'fitnet':
+        optimized = {id(p) for group in wrappers['student'].param_groups
+                     for p in group['params']}
+        assert connector and all(
+            id(p) in optimized for p in model.connectors.parameters())
+
+    model.train()
+    log_vars = model.train_step(hr_batch(), wrappers)
+    for sched in schedulers:
+        sched.step()
+
+    distill = {k for k in log_vars if k.startswith('distill.')}
+    assert distill == {f'distill.{name}' for name in METHODS[method]}
+    assert not any(k.startswith('disc.') for k in log_vars)
+    assert 'student.decode.loss_ce' in log_vars
+    for key, value in log_vars.items():
+        assert torch.isfinite(torch.as_tensor(value)), key
+    for key in distill:
+        assert float(torch.as_tensor(log_vars[key]).detach()) > 0, key
+    # the FitNets regressor learns with the student
+    for before, p in zip(connector, model.connectors.parameters()):
+        assert not torch.equal(before, p.detach())
