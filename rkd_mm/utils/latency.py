@@ -1,0 +1,236 @@
+"""CPU inference latency of a config's model(s), next to their FLOPs.
+
+The timed call is the segmentor's tensor forward (backbone, neck, decode
+head) in ``eval()`` mode under ``torch.no_grad()``: the part
+:mod:`rkd_mm.utils.complexity` counts FLOPs for, so the two compare like for
+like. Data loading, normalisation and the final resize of the logits to the
+label size are left out. Weights are random unless a checkpoint is given:
+the time a dense CNN takes does not depend on its weights' values.
+
+On a machine whose speed drifts (shared CPUs, other jobs), the models that
+are compared are timed *interleaved* round by round, so every round puts
+them under the same load and the per-round ratio stays meaningful.
+"""
+import os
+import os.path as osp
+import platform
+import statistics
+import time
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import load_checkpoint
+from torch import nn
+
+from .complexity import distiller_complexity, is_distiller, model_complexity
+
+
+def time_interleaved(fns: Mapping[str, Callable[[], object]],
+                     warmup: int = 10,
+                     repeats: int = 50) -> Dict[str, List[float]]:
+    """Seconds per call of each function, timed round by round.
+
+    Each round calls every function once, in order; ``warmup`` rounds run
+    first and are not timed (allocator, oneDNN kernel selection, caches).
+
+    Args:
+        fns: ``{name: function without arguments}``.
+        warmup: Untimed rounds first (>= 0).
+        repeats: Timed rounds (>= 1).
+
+    Returns:
+        dict: ``{name: [seconds of round 0, round 1, ...]}``.
+    """
+    if warmup < 0 or repeats < 1:
+        raise ValueError(f'warmup={warmup} and repeats={repeats}: warmup '
+                         'must be >= 0 and repeats >= 1.')
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: Dict[str, List[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def latency_stats(seconds: Sequence[float],
+                  batch_size: int = 1) -> Dict[str, float]:
+    """Summary of per-call times: median, quartiles, min, throughput.
+
+    Quartiles interpolate linearly between order statistics (NumPy's
+    default, ``statistics.quantiles(method='inclusive')``).
+
+    Args:
+        seconds: Per-call times in seconds.
+        batch_size: Images per call, for ``fps``.
+
+    Returns:
+        dict: ``median_ms``, ``p25_ms``, ``p75_ms``, ``iqr_ms``
+        (p75 - p25), ``min_ms``, ``mean_ms``, ``fps`` (images per second at
+        the median) and ``n`` (number of calls).
+    """
+    if len(seconds) == 0:
+        raise ValueError('latency_stats needs at least one time.')
+    ms = np.asarray(seconds, dtype=np.float64) * 1000.0
+    p25, median, p75 = np.percentile(ms, [25, 50, 75])
+    return dict(
+        median_ms=float(median),
+        p25_ms=float(p25),
+        p75_ms=float(p75),
+        iqr_ms=float(p75 - p25),
+        min_ms=float(ms.min()),
+        mean_ms=float(ms.mean()),
+        fps=float(batch_size * 1000.0 / median),
+        n=int(ms.size))
+
+
+def measure_latency(fn: Callable[[], object], warmup: int = 10,
+                    repeats: int = 50,
+                    batch_size: int = 1) -> Dict[str, float]:
+    """:func:`latency_stats` of one function after ``warmup`` calls."""
+    return latency_stats(
+        time_interleaved(dict(fn=fn), warmup, repeats)['fn'], batch_size)
+
+
+def machine_info() -> Dict[str, object]:
+    """What a timing depends on: CPU, threads, versions and current load."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:  # not Linux
+        pass
+    load = os.getloadavg() if hasattr(os, 'getloadavg') else None
+    return dict(
+        platform=platform.platform(),
+        cpu_model=cpu,
+        cpu_count=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        python=platform.python_version(),
+        loadavg_1_5_15=list(load) if load is not None else None)
+
+
+def build_eval_model(cfg: Config, checkpoint: Optional[str] = None
+                     ) -> nn.Module:
+    """Build ``cfg.model`` in eval mode, loading ``checkpoint`` if given.
+
+    A distiller's teacher is built without ``teacher_ckpt`` (its weights
+    are not needed to time it or to predict with the student, and a
+    distiller checkpoint does not carry them); a checkpoint is loaded
+    strictly, so one of another model stops with the mismatching keys.
+
+    Args:
+        cfg: A full config.
+        checkpoint: Weights file, or None for random weights.
+
+    Returns:
+        nn.Module: The model, on the CPU, in eval mode.
+    """
+    from rkd_mm.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model_cfg = cfg.model.copy()
+    if is_distiller(cfg):
+        model_cfg.teacher_ckpt = None
+    model = MODELS.build(model_cfg)
+    if checkpoint is not None:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'checkpoint {checkpoint} not found: pass the .pth file that '
+                'tools/train.py wrote for this config, or leave it out to '
+                'use random weights (timing does not depend on them).')
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    return model.eval()
+
+
+def benchmark_config(cfg: Config,
+                     checkpoint: Optional[str] = None,
+                     shape: Optional[Sequence[int]] = None,
+                     batch_size: int = 1,
+                     warmup: int = 10,
+                     repeats: int = 50) -> Dict[str, object]:
+    """Latency and FLOPs of what a config runs at test time.
+
+    For a distiller the teacher is timed at HR and the student at LR
+    (HR size times ``test_scale_factor``, or ``scale_factor``), interleaved
+    round by round, and their ratio is set against the FLOPs ratio; for any
+    other config the model is timed at its test input size.
+
+    Args:
+        cfg: A full config (model + test data).
+        checkpoint: Weights to load; None keeps random weights.
+        shape: HR ``(H, W)`` instead of the test pipeline's size.
+        batch_size: Images per forward.
+        warmup: Untimed rounds first.
+        repeats: Timed rounds.
+
+    Returns:
+        dict: ``models`` (``{name: latency_stats + input_shape, gflops,
+        params}``: ``teacher``/``student`` for a distiller, else
+        ``model``), ``batch_size``, ``warmup``, ``repeats``, ``weights``;
+        for a distiller also ``latency_ratio`` (median over rounds of
+        teacher time / student time), ``latency_ratio_iqr`` ([p25, p75]
+        of those ratios), ``flops_ratio`` and ``speedup_vs_flops``
+        (``latency_ratio / flops_ratio``: 1 means the FLOPs saving is fully
+        realised as speed).
+    """
+    if batch_size < 1:
+        raise ValueError(f'batch_size={batch_size} must be >= 1.')
+    model = build_eval_model(cfg, checkpoint)
+    if is_distiller(cfg):
+        costs = distiller_complexity(cfg, shape)
+        nets = dict(teacher=model.teacher, student=model.student)
+    else:
+        costs = dict(model=model_complexity(cfg, shape))
+        nets = dict(model=model)
+    gen = torch.Generator().manual_seed(0)
+    fns = {}
+    for name, net in nets.items():
+        # normalised inputs: what the data preprocessor hands the network
+        x = torch.randn((batch_size, ) + tuple(costs[name]['input_shape']),
+                        generator=gen)
+        fns[name] = _forward_fn(net, x)
+    with torch.no_grad():
+        rounds = time_interleaved(fns, warmup, repeats)
+    models = {}
+    for name, times in rounds.items():
+        models[name] = dict(
+            latency_stats(times, batch_size),
+            input_shape=list(costs[name]['input_shape']),
+            gflops=costs[name]['flops'] / 1e9,
+            params=costs[name]['params'])
+    result: Dict[str, object] = dict(
+        models=models, batch_size=batch_size, warmup=warmup,
+        repeats=repeats,
+        weights='checkpoint' if checkpoint else 'random')
+    if 'teacher' in models:
+        ratios = [t / s for t, s in zip(rounds['teacher'], rounds['student'])]
+        p25, median, p75 = np.percentile(ratios, [25, 50, 75])
+        flops_ratio = costs['teacher']['flops'] / costs['student']['flops']
+        result.update(
+            latency_ratio=float(median),
+            latency_ratio_iqr=[float(p25), float(p75)],
+            ratio_of_medians=statistics.median(rounds['teacher']) /
+            statistics.median(rounds['student']),
+            flops_ratio=flops_ratio,
+            speedup_vs_flops=float(median) / flops_ratio)
+    return result
+
+
+def _forward_fn(net: nn.Module, x: torch.Tensor) -> Callable[[], object]:
+    net.eval()
+
+    def forward():
+        with torch.no_grad():
+            return net(x, mode='tensor')
+
+    return forward

@@ -1,0 +1,218 @@
+"""Score one LR student at several input resolutions on the test split.
+
+Usage::
+
+    python tools/analysis_tools/resolution_sweep.py CONFIG CHECKPOINT
+        --scales 0.25 0.5 0.75 1.0 [--work-dir DIR] [--out sweep.csv]
+        [--cfg-options key=value ...]
+
+For each scale s the student sees the test images downscaled by s (the
+LR op, area averaging) and is scored against the HR masks, exactly as
+``tools/test.py`` scores it at its own scale:
+
+* distiller config (``rkd_mm.ResolutionAwareDistiller``): sets
+  ``model.test_scale_factor = s``. Only the student is scored, so the
+  teacher is neither loaded nor run (its HR score does not change with s;
+  ``tools/test.py`` reports it);
+* plain LR config: sets ``scale_factor = s`` of the ``rkd_mm.LRDownsample``
+  step in the test pipeline.
+
+One MMEngine ``Runner.test()`` per scale (logs in ``WORK_DIR/x<s>/``).
+Prints scale / input size / mIoU / per-class IoU and writes them as CSV.
+"""
+import argparse
+import copy
+import csv
+import itertools
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import rkd_mm  # noqa: F401  (environment shims before mmengine runs)
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from rkd_mm.datasets.transforms import check_scale_factor, lr_size
+from rkd_mm.utils.complexity import is_distiller, test_input_shape
+
+LR_STEP = ('rkd_mm.LRDownsample', 'LRDownsample')
+_RUN_IDS = itertools.count()  # one name per runner of this process
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Score an LR student at several input resolutions')
+    parser.add_argument('config', help='distiller or LR-only config')
+    parser.add_argument('checkpoint', help='the trained checkpoint')
+    parser.add_argument(
+        '--scales', type=float, nargs='+', default=[0.25, 0.5, 0.75, 1.0],
+        help='LR/HR size ratios to score, each in (0, 1]')
+    parser.add_argument(
+        '--work-dir',
+        help='logs go to WORK_DIR/x<scale>/ (default: '
+        'work_dirs/resolution_sweep/<config name>)')
+    parser.add_argument(
+        '--out', help='CSV file (default: WORK_DIR/resolution_sweep.csv)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings in the config, key=value pairs')
+    return parser.parse_args(argv)
+
+
+def lr_steps(cfg: Config) -> List[ConfigDict]:
+    """The ``LRDownsample`` steps of the test pipeline (editable)."""
+    pipeline = cfg.test_dataloader.dataset.get('pipeline') or []
+    return [step for step in pipeline if step.get('type') in LR_STEP]
+
+
+def config_at_scale(cfg: Config, scale: float) -> Config:
+    """A copy of ``cfg`` whose test run feeds the student at ``scale``.
+
+    Raises:
+        ValueError: If ``cfg`` is neither a distiller config nor has exactly
+            one ``LRDownsample`` step in its test pipeline.
+    """
+    scale = check_scale_factor(scale, 'scale')
+    cfg = copy.deepcopy(cfg)
+    if is_distiller(cfg):
+        cfg.model.test_scale_factor = scale
+        # the teacher is not scored here: no teacher_ckpt needed, and the
+        # plain loop skips the teacher's HR pass of DistillTestLoop
+        cfg.model.teacher_ckpt = None
+        cfg.test_cfg = dict(type='TestLoop')
+        return cfg
+    steps = lr_steps(cfg)
+    if len(steps) != 1:
+        raise ValueError(
+            f'{cfg.filename}: found {len(steps)} rkd_mm.LRDownsample steps in '
+            'test_dataloader.dataset.pipeline and the model is not a '
+            'distiller, so there is no one LR scale to change. Pass a '
+            'distiller config (model.test_scale_factor) or an LR-only config '
+            "whose test pipeline has one dict(type='rkd_mm.LRDownsample').")
+    steps[0]['scale_factor'] = scale
+    return cfg
+
+
+def input_size(cfg: Config, scale: float) -> Sequence[int]:
+    """``(H, W)`` the student sees at ``scale`` (for the table)."""
+    shape = test_input_shape(cfg)[1:]
+    return lr_size(shape, scale) if is_distiller(cfg) else shape
+
+
+def score(cfg: Config, checkpoint: str, scale: float, work_dir: str
+          ) -> Dict[str, object]:
+    """Test ``checkpoint`` at ``scale``; return the row of the table."""
+    cfg = config_at_scale(cfg, scale)
+    cfg.work_dir = osp.join(work_dir, f'x{scale:g}')
+    cfg.load_from = checkpoint
+    cfg.launcher = 'none'
+    # one runner per scale in this process: a unique name keeps their
+    # loggers, message hubs and visualizers apart
+    cfg.experiment_name = (
+        f'sweep_{osp.splitext(osp.basename(cfg.filename))[0]}_x{scale:g}_'
+        f'{next(_RUN_IDS)}')
+    h, w = input_size(cfg, scale)
+    metrics = Runner.from_cfg(cfg).test()
+    return dict(scale=scale, input_h=h, input_w=w, **metrics)
+
+
+def check_checkpoint(cfg: Config, checkpoint: str) -> None:
+    """Stop early if ``checkpoint`` is not of ``cfg``'s kind of model.
+
+    The runner loads weights non-strictly, so a plain student checkpoint
+    under a distiller config (or the reverse) would otherwise be scored
+    with random weights.
+    """
+    state = _load_checkpoint(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    has_student = any(k.startswith('student.') for k in state)
+    if is_distiller(cfg) and not has_student:
+        raise ValueError(
+            f'{checkpoint} has no "student." weights, but {cfg.filename} is '
+            'a distiller config: pass the distiller checkpoint, or score '
+            'this plain student with its LR-only config.')
+    if not is_distiller(cfg) and has_student:
+        raise ValueError(
+            f'{checkpoint} is a distiller checkpoint: pass the distiller '
+            'config it was trained with, or extract the student first '
+            '(tools/model_converters/extract_student.py).')
+
+
+def sweep(cfg: Config, checkpoint: str, scales: Sequence[float],
+          work_dir: str) -> List[Dict[str, object]]:
+    """One row per scale: ``scale``, ``input_h``, ``input_w`` and the
+    metrics (``mIoU``, ``IoU.<class>``, ...)."""
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f'Checkpoint {checkpoint} not found. Train one first with '
+            f'`python tools/train.py {cfg.filename}`, or pass the path of '
+            'an existing .pth file.')
+    for s in scales:
+        check_scale_factor(s, 'scale')
+    check_checkpoint(cfg, checkpoint)
+    if not is_distiller(cfg):
+        config_at_scale(cfg, scales[0])  # fail before any run
+    return [score(cfg, checkpoint, s, work_dir) for s in scales]
+
+
+def columns(rows: List[Dict[str, object]]) -> List[str]:
+    """``scale, input_h, input_w, mIoU, IoU.*``, then other metrics."""
+    keys = list(rows[0])
+    first = ['scale', 'input_h', 'input_w', 'mIoU']
+    iou = [k for k in keys if k.startswith('IoU.')]
+    return [k for k in first if k in keys] + iou + [
+        k for k in keys if k not in first and k not in iou]
+
+
+def format_table(rows: List[Dict[str, object]]) -> str:
+    cols = [c for c in columns(rows) if c not in ('input_h', 'input_w')]
+    cols.insert(1, 'input')
+    names = [c[len('IoU.'):] if c.startswith('IoU.') else c for c in cols]
+    widths = [max(len(n), 7) for n in names]
+    lines = [' | '.join(n.rjust(w) for n, w in zip(names, widths))]
+    lines.append('-+-'.join('-' * w for w in widths))
+    for row in rows:
+        cells = []
+        for c in cols:
+            if c == 'input':
+                cells.append(f'{row["input_h"]}x{row["input_w"]}')
+            elif c == 'scale':
+                cells.append(f'{row["scale"]:g}')
+            else:
+                v = row.get(c)
+                cells.append(f'{v:.2f}' if isinstance(v, float) else str(v))
+        lines.append(' | '.join(s.rjust(w) for s, w in zip(cells, widths)))
+    return '\n'.join(lines)
+
+
+def write_csv(rows: List[Dict[str, object]], path: str) -> None:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=columns(rows))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def main(argv: Optional[List[str]] = None) -> List[Dict[str, object]]:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    work_dir = args.work_dir or osp.join(
+        'work_dirs', 'resolution_sweep',
+        osp.splitext(osp.basename(args.config))[0])
+    try:
+        rows = sweep(cfg, args.checkpoint, args.scales, work_dir)
+    except (FileNotFoundError, ValueError, TypeError) as e:
+        raise SystemExit(str(e)) from None
+    out = args.out or osp.join(work_dir, 'resolution_sweep.csv')
+    write_csv(rows, out)
+    print(f'\n{args.config} @ {args.checkpoint} (test split)')
+    print(format_table(rows))
+    print(f'written to {out}')
+    return rows
+
+
+if __name__ == '__main__':
+    main()
