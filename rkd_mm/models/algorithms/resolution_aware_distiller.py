@@ -1,11 +1,12 @@
 """ResolutionAwareDistiller: HR teacher -> LR student, adversarial + CRKD."""
 import glob
+import logging
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
@@ -15,6 +16,7 @@ from rkd_mm.datasets.transforms import check_scale_factor, downsample_tensor
 from rkd_mm.registry import MODELS
 from ..connectors import ConnectorDict
 from .feature_recorder import FeatureRecorder
+from .teacher_cache import TeacherOutputCache
 
 LR_SUFFIX = '@lr'  # teacher tap on the LR image upsampled back to HR
 GT = 'gt'  # loss input: the HR label maps of the batch (N, H, W)
@@ -91,6 +93,13 @@ class ResolutionAwareDistiller(BaseModel):
             linearly from 0 over this many iterations (0: off).
         data_preprocessor: The HR data preprocessor; defaults to the
             teacher's.
+        teacher_cache: Keyword arguments of :class:`TeacherOutputCache`
+            (e.g. ``dict(cache_dir='work_dirs/teacher_cache')``) to reuse
+            the teacher's taps for recurring inputs instead of running it;
+            ``None`` runs the teacher every step. Sound for a finite
+            augmentation set (flips); ``rkd_mm.TeacherCacheHook`` (in the
+            RKD configs' ``custom_hooks``) switches it off for random
+            augmentations. See docs/method.md.
         init_cfg: MMEngine init config.
     """
 
@@ -114,6 +123,7 @@ class ResolutionAwareDistiller(BaseModel):
                  gen_steps: int = 1,
                  distill_warmup_iters: int = 0,
                  data_preprocessor: Optional[dict] = None,
+                 teacher_cache: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         student, student_path = resolve_model_cfg(student, 'student')
         teacher, teacher_path = resolve_model_cfg(teacher, 'teacher')
@@ -123,6 +133,7 @@ class ResolutionAwareDistiller(BaseModel):
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = MODELS.build(student)
         self.teacher = MODELS.build(teacher)
+        self._teacher_cfg = teacher  # part of the cache's namespace
         self.teacher_config = teacher_config or teacher_path
         self.teacher_ckpt = resolve_checkpoint(teacher_ckpt)
         self._freeze_teacher()
@@ -173,6 +184,8 @@ class ResolutionAwareDistiller(BaseModel):
                                                 self.student_taps, 'student')
         self.teacher_recorder = FeatureRecorder(self.teacher,
                                                 self.teacher_taps, 'teacher')
+        self.teacher_cache = TeacherOutputCache(**teacher_cache) \
+            if teacher_cache is not None else None
         # drop the frozen teacher from checkpoints: it comes from
         # teacher_ckpt, and would double every checkpoint's size
         self._register_state_dict_hook(_drop_teacher_from_state_dict)
@@ -284,27 +297,59 @@ class ResolutionAwareDistiller(BaseModel):
         return self.scale_factors[idx]
 
     def _needs_teacher_lr(self) -> bool:
-        return any(
-            tap.endswith(LR_SUFFIX) for args in self.loss_inputs.values()
-            for tap in args.values())
+        return bool(self._teacher_lr_taps())
+
+    def _teacher_lr_taps(self) -> List[str]:
+        """Teacher taps that some loss takes from the LR view (``@lr``)."""
+        return sorted({
+            tap[:-len(LR_SUFFIX)] for args in self.loss_inputs.values()
+            for tap in args.values() if tap.endswith(LR_SUFFIX)})
+
+    def _run_teacher(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        self.teacher_recorder.clear()
+        self.teacher._forward(x)
+        return dict(self.teacher_recorder.records)
 
     @torch.no_grad()
     def teacher_forward(self, hr: torch.Tensor,
                         lr: Optional[torch.Tensor] = None
                         ) -> Dict[str, torch.Tensor]:
-        """Run the frozen teacher; return its taps (``@lr`` ones from LR)."""
+        """Run the frozen teacher; return its taps (``@lr`` ones from LR).
+
+        With ``teacher_cache``, cached samples are read instead (every
+        teacher tap, and the ``@lr`` taps that a loss takes) and the
+        teacher runs on the missing ones only.
+        """
         self.teacher.eval()
-        self.teacher_recorder.clear()
-        self.teacher._forward(hr)
-        out = dict(self.teacher_recorder.records)
+        up = None
         if lr is not None and self._needs_teacher_lr():
             up = nn.functional.interpolate(
                 lr, size=hr.shape[-2:], mode='bilinear', align_corners=False)
-            self.teacher_recorder.clear()
-            self.teacher._forward(up)
-            out.update({k + LR_SUFFIX: v
-                        for k, v in self.teacher_recorder.records.items()})
+        cache = self.teacher_cache
+        if cache is None:
+            out = self._run_teacher(hr)
+            if up is not None:
+                out.update({k + LR_SUFFIX: v
+                            for k, v in self._run_teacher(up).items()})
+            return out
+        if not cache.bound:  # first use: weights final, device known
+            cache.bind(self.teacher, self._teacher_cfg,
+                       self.teacher_recorder.specs)
+        out = cache.lookup(hr, list(self.teacher_taps), self._run_teacher)
+        if up is not None:
+            out.update({
+                k + LR_SUFFIX: v for k, v in cache.lookup(
+                    up, self._teacher_lr_taps(), self._run_teacher).items()})
         return out
+
+    def switch_off_teacher_cache(self, reason: str) -> None:
+        """Run the teacher online from now on (e.g. random augmentations,
+        whose variants never recur); logs ``reason`` as a warning."""
+        if self.teacher_cache is None:
+            return
+        self.teacher_cache = None
+        print_log(f'{reason}: teacher-output cache off, teacher runs online.',
+                  logger='current', level=logging.WARNING)
 
     def student_records(self) -> Dict[str, torch.Tensor]:
         """The student's taps after its connectors (one connector call)."""
@@ -354,15 +399,22 @@ class ResolutionAwareDistiller(BaseModel):
                 ``discriminator``.
 
         Returns:
-            dict: Log variables (``student.*``, ``distill.*``, ``disc.*``).
+            dict: Log variables (``student.*``, ``distill.*``, ``disc.*``,
+            and with a teacher cache ``teacher_cache.hit_rate``).
         """
         data = self.data_preprocessor(data, True)
         hr, samples = data['inputs'], data['data_samples']
         lr = self.lr_view(hr, self.draw_scale())
+        cache = self.teacher_cache
+        before = (cache.hits, cache.lookups) if cache is not None else None
         teacher_out = self.teacher_forward(hr, lr)
         it = MessageHub.get_current_instance().get_info('iter', 0)
         student_turn = (it + 1) % self.disc_steps == 0
         log_vars: Dict[str, torch.Tensor] = {}
+        if before is not None:  # share of this step's samples read
+            hits, lookups = cache.hits - before[0], cache.lookups - before[1]
+            log_vars['teacher_cache.hit_rate'] = torch.tensor(
+                hits / max(lookups, 1))
         for step in range(self.gen_steps if student_turn else 1):
             # no graph when only the discriminator learns from this batch
             with optim_wrapper['student'].optim_context(self.student), \

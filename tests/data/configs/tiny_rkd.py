@@ -8,7 +8,9 @@ model = dict(
     student=dict(cfg_path='{{fileDirname}}/tiny_fpn_r18_lr.py'),
     teacher_ckpt=None,
     discriminator=dict(in_channels=16, hidden_channels=16),
-    distill_warmup_iters=2)
+    distill_warmup_iters=2,
+    # no shared teacher cache: tests must not write into work_dirs/
+    teacher_cache=None)
 # one worker: augmentations then run outside the main process, which a
 # bit-exact resume needs (see RNGStateHook)
 train_dataloader = dict(

@@ -1,0 +1,474 @@
+"""TeacherOutputCache and TeacherCacheHook on the tiny RKD distiller."""
+import glob
+import logging
+import os
+import os.path as osp
+import shutil
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.logging import MessageHub, MMLogger
+from mmengine.registry import init_default_scope
+from mmengine.optim import OptimWrapperDict
+from mmengine.runner import Runner
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from conftest import REPO, TINY_RKD
+from rkd_mm.engine import MultiOptimWrapperConstructor
+from rkd_mm.engine.hooks import TeacherCacheHook
+from rkd_mm.models.algorithms import TeacherOutputCache
+from rkd_mm.registry import MODELS
+
+FLIPS = osp.join(REPO, 'configs', '_base_', 'datasets',
+                 'synthetic_defect.py')
+LOSSES = ('student.', 'distill.', 'disc.')
+
+
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    init_default_scope('mmseg')
+    MessageHub.get_current_instance().update_info('iter', 0)
+
+
+def build(teacher_ckpt, cache=None, seed=0, **overrides):
+    """The tiny distiller; the same ``seed`` gives the same student and
+    discriminator weights, so runs differ in the teacher cache only."""
+    cfg = Config.fromfile(TINY_RKD)
+    cfg.model.teacher_ckpt = teacher_ckpt
+    cfg.model.teacher_cache = cache
+    cfg.model.update(overrides)
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    model.train()
+    return model, cfg
+
+
+def batch(n=2, size=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        inputs.append(torch.randint(0, 256, (3, size, size), generator=g,
+                                    dtype=torch.uint8))
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(
+            data=torch.randint(0, 5, (1, size, size), generator=g))
+        s.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size)))
+        samples.append(s)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def optim(model, cfg) -> OptimWrapperDict:
+    return MultiOptimWrapperConstructor(
+        {k: v for k, v in cfg.optim_wrapper.items() if k != 'constructor'})(
+            model)
+
+
+def hr_lr(model, n=4, scale=0.5, seed=0):
+    data = model.data_preprocessor(batch(n=n, seed=seed), True)
+    return data['inputs'], model.lr_view(data['inputs'], scale)
+
+
+def assert_close(actual, expected, rel=1e-6):
+    """Equal up to float rounding, relative to the tensor's magnitude."""
+    scale = expected.abs().max().item()
+    torch.testing.assert_close(actual, expected, rtol=rel,
+                               atol=rel * max(scale, 1e-12))
+
+
+def losses_of(log_vars):
+    return {k: float(torch.as_tensor(v).detach())
+            for k, v in log_vars.items() if k.startswith(LOSSES)}
+
+
+class Records(logging.Handler):
+    """Collect the messages of MMEngine's current logger."""
+
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+    def __enter__(self):
+        MMLogger.get_current_instance().addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        MMLogger.get_current_instance().removeHandler(self)
+
+    def warnings(self):
+        return [r.getMessage() for r in self.records
+                if r.levelno == logging.WARNING]
+
+
+# ----------------------------------------------------------------------
+# the cache in the distiller
+# ----------------------------------------------------------------------
+def test_cached_training_gives_the_online_losses(tiny_teacher_ckpt,
+                                                 tmp_path):
+    """A cold cache (filled by the step) and a warm one (a new distiller
+    reading the files) give the online losses (on the CPU bit for bit; 1e-6
+    is the promise elsewhere); the hit rate is logged."""
+    cache = dict(cache_dir=str(tmp_path / 'cache'))
+    data = batch(n=4)
+    results = {}
+    for name, cfg in (('online', None), ('cold', cache), ('warm', cache)):
+        model, config = build(tiny_teacher_ckpt, cfg)
+        results[name] = model.train_step(
+            dict(inputs=list(data['inputs']),
+                 data_samples=data['data_samples']),
+            optim(model, config))
+    online = losses_of(results['online'])
+    # task (2 losses + accuracy), distill (4), disc (2)
+    assert len(online) == 9 and 'student.decode.acc_seg' in online
+    assert 'teacher_cache.hit_rate' not in results['online']
+    for name in ('cold', 'warm'):
+        cached = losses_of(results[name])
+        assert set(cached) == set(online)
+        for k, v in online.items():
+            assert cached[k] == pytest.approx(v, rel=1e-6, abs=1e-9), k
+        assert cached == online
+    assert float(results['cold']['teacher_cache.hit_rate']) == 0.0
+    assert float(results['warm']['teacher_cache.hit_rate']) == 1.0
+
+
+def test_forward_loss_with_a_warm_cache_equals_online(tiny_teacher_ckpt):
+    model, _ = build(tiny_teacher_ckpt, dict(cache_dir=None))
+    online, _ = build(tiny_teacher_ckpt)
+    data = model.data_preprocessor(batch(n=4), True)
+    with torch.no_grad():
+        model(data['inputs'], data['data_samples'], mode='loss')  # fill
+        assert model.teacher_cache.hits == 0
+        torch.manual_seed(1)  # the same dropout masks in both students
+        warm = model(data['inputs'], data['data_samples'], mode='loss')
+        assert model.teacher_cache.hits == 8  # 4 HR + 4 LR samples
+        torch.manual_seed(1)
+        expected = online(data['inputs'], data['data_samples'], mode='loss')
+    assert set(warm) == set(expected)
+    for k, v in expected.items():
+        assert warm[k].item() == pytest.approx(v.item(), rel=1e-6), k
+
+
+def test_partial_hits_assemble_the_batch_in_order(tiny_teacher_ckpt):
+    """Half the batch cached: the teacher runs on the other half only, and
+    the batch equals the online one sample by sample."""
+    model, _ = build(tiny_teacher_ckpt, dict(cache_dir=None))
+    online, _ = build(tiny_teacher_ckpt)
+    hr, lr = hr_lr(model, n=4)
+    model.teacher_forward(hr[[2, 0]], lr[[2, 0]])  # cache samples 0 and 2
+    ran = []
+    original = model._run_teacher
+    model._run_teacher = lambda x: ran.append(x) or original(x)
+    out = model.teacher_forward(hr, lr)
+    # one forward of the misses (samples 1 and 3) on HR, one on LR
+    assert len(ran) == 2 and torch.equal(ran[0], hr[[1, 3]])
+    assert tuple(ran[1].shape) == (2, 3, 64, 64)
+    assert model.teacher_cache.stats()['hits'] == 4
+
+    expected = online.teacher_forward(hr, lr)
+    assert set(out) == {'feat', 'logits', 'logits@lr'}
+    for k, v in out.items():
+        assert_close(v, expected[k])
+        # on the CPU bit for bit: what makes a run independent of the
+        # cache's history (TeacherOutputCache docstring)
+        assert torch.equal(v, expected[k]), \
+            f'{k}: cached != online; see TeacherOutputCache "Exact reuse"'
+
+
+def test_a_lone_miss_runs_in_a_batch_of_two(tiny_teacher_ckpt):
+    model, _ = build(tiny_teacher_ckpt, dict(cache_dir=None))
+    online, _ = build(tiny_teacher_ckpt)
+    hr, _ = hr_lr(model, n=3)
+    model.teacher_forward(hr[:2])
+    ran = []
+    original = model._run_teacher
+    model._run_teacher = lambda x: ran.append(x) or original(x)
+    out = model.teacher_forward(hr)
+    assert len(ran) == 1 and torch.equal(ran[0], hr[[2, 2]])
+    for k, v in online.teacher_forward(hr).items():
+        assert torch.equal(out[k], v), k
+
+
+def test_lr_entries_are_keyed_by_the_lr_view(tiny_teacher_ckpt):
+    model, _ = build(tiny_teacher_ckpt, dict(cache_dir=None))
+    online, _ = build(tiny_teacher_ckpt)
+    hr, lr_half = hr_lr(model, n=2, scale=0.5)
+    lr_quarter = model.lr_view(hr, 0.25)
+    cache = model.teacher_cache
+    half = model.teacher_forward(hr, lr_half)
+    assert (cache.hits, cache.lookups) == (0, 4)
+    quarter = model.teacher_forward(hr, lr_quarter)
+    assert (cache.hits, cache.lookups) == (2, 8)  # HR read, LR computed
+    assert torch.equal(quarter['logits'], half['logits'])
+    assert not torch.allclose(quarter['logits@lr'], half['logits@lr'])
+    assert_close(quarter['logits@lr'],
+                 online.teacher_forward(hr, lr_quarter)['logits@lr'])
+    again = model.teacher_forward(hr, lr_half)
+    assert (cache.hits, cache.lookups) == (6, 12)
+    assert torch.equal(again['logits@lr'], half['logits@lr'])
+    assert len(cache.memory) == 2 + 2 + 2  # HR, LR x0.5, LR x0.25
+
+
+def test_only_the_lr_taps_a_loss_takes_are_stored(tiny_teacher_ckpt,
+                                                  tmp_path):
+    model, _ = build(tiny_teacher_ckpt,
+                     dict(cache_dir=str(tmp_path), max_memory_gb=0))
+    hr, lr = hr_lr(model, n=2)
+    out = model.teacher_forward(hr, lr)
+    files = sorted(
+        osp.join(r, f) for r, _, fs in os.walk(model.teacher_cache.directory)
+        for f in fs if f.endswith('.pt'))
+    assert len(files) == 4 and not model.teacher_cache.memory
+    entries = [torch.load(f, weights_only=True) for f in files]
+    assert sorted(sorted(e) for e in entries) == [['feat', 'logits']] * 2 \
+        + [['logits']] * 2
+    found = set()
+    for f, e in zip(files, entries):
+        # a compact per-sample copy: a saved view would drag the batch along
+        size = sum(t.numel() * t.element_size() for t in e.values())
+        assert osp.getsize(f) < size + 4096
+        suffix = '' if 'feat' in e else '@lr'
+        i = [j for j in range(2)
+             if torch.equal(e['logits'], out['logits' + suffix][j])]
+        assert len(i) == 1
+        found.add((suffix, i[0]))
+        for name, t in e.items():
+            assert torch.equal(t, out[name + suffix][i[0]])
+    assert found == {('', 0), ('', 1), ('@lr', 0), ('@lr', 1)}
+
+
+def test_teacher_changes_land_in_another_namespace(tiny_teacher_ckpt,
+                                                   tmp_path):
+    root = str(tmp_path / 'cache')
+
+    def namespace(ckpt, **overrides):
+        model, _ = build(ckpt, dict(cache_dir=root), **overrides)
+        hr, lr = hr_lr(model, n=1)
+        model.teacher_forward(hr, lr)
+        return model.teacher_cache.namespace
+
+    base = namespace(tiny_teacher_ckpt)
+    # the same weights elsewhere: the same namespace (content, not path)
+    copy = str(tmp_path / 'copy.pth')
+    shutil.copy(tiny_teacher_ckpt, copy)
+    assert namespace(copy) == base
+    # other weights
+    ckpt = torch.load(tiny_teacher_ckpt, weights_only=False)
+    ckpt['state_dict']['decode_head.conv_seg.bias'] += 1e-3
+    changed = str(tmp_path / 'changed.pth')
+    torch.save(ckpt, changed)
+    assert namespace(changed) != base
+    # another tap (the same names, recorded elsewhere)
+    taps = dict(feat=dict(module='decode_head.conv_seg', source='input'),
+                logits=dict(module='decode_head.conv_seg', index=None))
+    assert namespace(tiny_teacher_ckpt, teacher_taps=taps) == base
+    taps['feat'] = dict(module='neck', index=0)
+    assert namespace(tiny_teacher_ckpt, teacher_taps=taps) != base
+    assert len(os.listdir(root)) == 3
+    for name in os.listdir(root):
+        assert osp.isfile(osp.join(root, name, 'meta.json'))
+
+
+def test_float16_entries_are_rounded_alike_cold_and_warm(tiny_teacher_ckpt,
+                                                        tmp_path):
+    cache = dict(cache_dir=str(tmp_path), dtype='float16')
+    cold, _ = build(tiny_teacher_ckpt, cache)
+    hr, lr = hr_lr(cold, n=2)
+    first = cold.teacher_forward(hr, lr)
+    warm, _ = build(tiny_teacher_ckpt, cache)
+    second = warm.teacher_forward(hr, lr)
+    assert warm.teacher_cache.hits == 4
+    online, _ = build(tiny_teacher_ckpt)
+    expected = online.teacher_forward(hr, lr)
+    assert set(first) == {'feat', 'logits', 'logits@lr'}
+    for k in first:
+        v = expected[k]
+        assert first[k].dtype == torch.float32
+        assert torch.equal(first[k], second[k])
+        assert torch.equal(first[k], first[k].half().float())
+        assert_close(first[k], v, rel=2e-3)
+
+
+def test_a_damaged_entry_is_recomputed(tiny_teacher_ckpt, tmp_path):
+    cache = dict(cache_dir=str(tmp_path), max_memory_gb=0)
+    model, _ = build(tiny_teacher_ckpt, cache)
+    hr, lr = hr_lr(model, n=2)
+    expected = model.teacher_forward(hr, lr)
+    files = [osp.join(r, f) for r, _, fs in os.walk(tmp_path)
+             for f in fs if f.endswith('.pt')]
+    assert len(files) == 4
+    with open(files[0], 'wb') as f:
+        f.write(b'not a checkpoint')
+    again, _ = build(tiny_teacher_ckpt, cache)
+    with Records() as log:
+        out = again.teacher_forward(hr, lr)
+    assert again.teacher_cache.hits == 3
+    assert any('cannot read' in m for m in log.warnings())
+    for k, v in expected.items():
+        assert torch.equal(out[k], v)
+    assert not [f for r, _, fs in os.walk(tmp_path) for f in fs
+                if f.endswith('.tmp')]
+
+
+def test_memory_budget_is_respected(tiny_teacher_ckpt):
+    per_entry = 16 * 16 * 16 * 4 + 5 * 16 * 16 * 4  # feat + logits, 64 px
+    cache = TeacherOutputCache(None, max_memory_gb=1.5 * per_entry / 2**30)
+    model, _ = build(tiny_teacher_ckpt)
+    model.teacher_cache = cache
+    hr, _ = hr_lr(model, n=3)
+    model.teacher_forward(hr)
+    assert len(cache.memory) == 1
+    assert cache.memory_bytes == per_entry
+
+
+def test_bad_cache_arguments_are_named():
+    with pytest.raises(ValueError, match="dtype='bfloat16'"):
+        TeacherOutputCache('x', dtype='bfloat16')
+    with pytest.raises(ValueError, match='would store nothing'):
+        TeacherOutputCache(None, max_memory_gb=0)
+
+
+# ----------------------------------------------------------------------
+# the hook
+# ----------------------------------------------------------------------
+def flips_pipeline():
+    return list(Config.fromfile(FLIPS).train_pipeline)
+
+
+def check(model, dataset, **kwargs):
+    runner = SimpleNamespace(
+        model=model, cfg=Config(dict(train_dataloader=dict(dataset=dataset))))
+    with Records() as log:
+        TeacherCacheHook(**kwargs).before_train(runner)
+    return log.warnings()
+
+
+def test_hook_keeps_the_cache_for_flips(tiny_teacher_ckpt):
+    model, _ = build(tiny_teacher_ckpt, dict(cache_dir=None))
+    pipeline = flips_pipeline()
+    assert [t['type'] for t in pipeline].count('RandomFlip') == 2
+    assert check(model, dict(pipeline=pipeline)) == []
+    assert model.teacher_cache is not None
+    # a fixed resize and the LR op are deterministic too
+    pipeline.insert(2, dict(type='Resize', scale=(64, 64), keep_ratio=False))
+    pipeline.insert(3, dict(type='rkd_mm.LRDownsample', scale_factor=0.5))
+    assert check(model, dict(pipeline=pipeline)) == []
+    assert model.teacher_cache is not None
+
+
+@pytest.mark.parametrize('dataset,named', [
+    (dict(pipeline='crop'), 'RandomCrop'),
+    (dict(type='RepeatDataset', times=2, dataset=dict(pipeline='resize')),
+     'RandomResize'),
+    (dict(type='ConcatDataset', datasets=[
+        dict(pipeline='flips'), dict(pipeline='ratio')]),
+     'Resize(ratio_range)'),
+])
+def test_hook_switches_the_cache_off_for_random_augmentations(
+        tiny_teacher_ckpt, dataset, named):
+    extra = dict(
+        crop=dict(type='RandomCrop', crop_size=(48, 48)),
+        resize=dict(type='mmseg.RandomResize', scale=(64, 64),
+                    ratio_range=(0.5, 2.0)),
+        ratio=dict(type='Resize', scale=(64, 64), ratio_range=(0.5, 2.0)))
+
+    def fill(d):
+        if isinstance(d.get('pipeline'), str):
+            pipeline = flips_pipeline()
+            if d['pipeline'] in extra:
+                pipeline.insert(2, extra[d['pipeline']])
+            d['pipeline'] = pipeline
+        for inner in [d.get('dataset')] + list(d.get('datasets', [])):
+            if inner:
+                fill(inner)
+        return d
+
+    model, _ = build(tiny_teacher_ckpt, dict(cache_dir=None))
+    warnings = check(model, fill(dataset))
+    assert model.teacher_cache is None
+    assert warnings == [
+        f'random augmentation {named} in the training pipeline: '
+        'teacher-output cache off, teacher runs online.']
+
+
+def test_hook_accepts_a_named_deterministic_transform(tiny_teacher_ckpt):
+    model, _ = build(tiny_teacher_ckpt, dict(cache_dir=None))
+    pipeline = flips_pipeline()
+    pipeline.insert(2, dict(type='MyFixedTransform'))
+    assert check(model, dict(pipeline=pipeline),
+                 finite=['MyFixedTransform']) == []
+    assert model.teacher_cache is not None
+    assert 'MyFixedTransform' in check(model, dict(pipeline=pipeline))[0]
+
+
+def test_hook_ignores_a_model_without_cache(tiny_teacher_ckpt):
+    model, _ = build(tiny_teacher_ckpt)
+    pipeline = flips_pipeline() + [dict(type='RandomCrop', crop_size=8)]
+    assert check(model, dict(pipeline=pipeline)) == []
+
+
+# ----------------------------------------------------------------------
+# in a runner
+# ----------------------------------------------------------------------
+def tiny_runner(tmp_path, data_root, teacher_ckpt, crop=False):
+    cfg = Config.fromfile(TINY_RKD)
+    cfg.model.teacher_ckpt = teacher_ckpt
+    cfg.model.teacher_cache = dict(cache_dir=str(tmp_path / 'cache'))
+    cfg.work_dir = str(tmp_path / ('crop' if crop else 'flips'))
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=3)
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.default_hooks.checkpoint = None
+    cfg.custom_hooks = [h for h in cfg.custom_hooks
+                        if h['type'] != 'rkd_mm.TeacherCacheHook']
+    cfg.custom_hooks.append(dict(type='rkd_mm.TeacherCacheHook'))
+    if crop:
+        cfg.train_dataloader.dataset.pipeline.insert(
+            2, dict(type='RandomCrop', crop_size=(48, 48)))
+    cfg.train_dataloader.dataset.data_root = data_root
+    return Runner.from_cfg(cfg)
+
+
+def test_runner_trains_with_the_cache_and_logs_its_hit_rate(
+        tiny_data_root, tiny_teacher_ckpt, tmp_path):
+    runner = tiny_runner(tmp_path, tiny_data_root, tiny_teacher_ckpt)
+    runner.train()
+    cache = runner.model.teacher_cache
+    assert cache is not None and cache.lookups == 3 * 2 * 2  # HR + LR
+    rates = runner.message_hub.get_scalar('train/teacher_cache.hit_rate')
+    assert len(rates.data[0]) == 3
+    assert 'train/distill.loss_kd' in runner.message_hub.log_scalars
+    entries = [f for r, _, fs in os.walk(tmp_path / 'cache') for f in fs
+               if f.endswith('.pt')]
+    assert len(entries) == len(cache.memory) > 0
+
+
+def test_runner_with_a_random_crop_runs_the_teacher_online(
+        tiny_data_root, tiny_teacher_ckpt, tmp_path):
+    runner = tiny_runner(tmp_path, tiny_data_root, tiny_teacher_ckpt,
+                         crop=True)
+    runner.train()
+    assert runner.model.teacher_cache is None
+    assert not osp.exists(tmp_path / 'cache')
+    assert 'train/teacher_cache.hit_rate' not in \
+        runner.message_hub.log_scalars
+
+
+def test_the_rkd_configs_share_one_cache_and_the_tiny_one_has_none():
+    paths = sorted(glob.glob(osp.join(REPO, 'configs', 'rkd', '**', '*.py'),
+                             recursive=True))
+    assert len(paths) >= 4
+    for path in paths:
+        cfg = Config.fromfile(path)
+        assert cfg.model.teacher_cache == dict(
+            cache_dir='work_dirs/teacher_cache'), path
+        hooks = [h['type'] for h in cfg.custom_hooks]
+        assert hooks == ['rkd_mm.NumClassCheckHook', 'rkd_mm.RNGStateHook',
+                         'rkd_mm.TeacherCacheHook'], path
+    # the tests' runs must not write into the repository's work_dirs
+    assert Config.fromfile(TINY_RKD).model.teacher_cache is None
