@@ -1,0 +1,571 @@
+"""One command for the whole comparison: teacher, LR-only, KD baselines, RKD.
+
+Usage::
+
+    python tools/run_experiment.py CONFIG [--scales 0.5 0.25]
+        [--methods lr_only kd rkd] [--seeds 0 1] [--work-dir DIR]
+        [--iters N] [--cfg-options key=value ...]
+
+``CONFIG`` is an RKD (distiller) config; it fixes the data, the teacher, the
+student, the schedule and the optimizer of *every* run, so all methods share
+one protocol:
+
+* ``teacher``: trained with its own config (``model.teacher.cfg_path``) if
+  ``model.teacher_ckpt`` does not exist yet, into the folder that pattern
+  points at (so the RKD configs find it later), then scored at HR;
+* ``lr_only``: the student's own config (``model.student.cfg_path``) with
+  every ``rkd_mm.LRDownsample`` set to the scale;
+* a KD baseline (``kd``, ``fitnet``, ``at``, ``relkd``, ``cwd``, ``dkd``):
+  ``CONFIG`` with the method's distillation fields (taps, connectors,
+  losses, loss inputs, discriminator) taken from its recipe config under
+  ``configs/baselines/``;
+* ``rkd``: ``CONFIG`` itself.
+
+Every student run gets ``model.scale_factor`` (or the LR pipeline scale) and
+``randomness.seed`` set, is trained with ``tools/train.py`` and scored on the
+test split with ``tools/test.py`` (best-on-val checkpoint). Each run lives in
+``WORK_DIR/runs/<method>_x<scale>_s<seed>/`` with its frozen ``config.py``;
+``result.json`` marks it finished and is never rewritten: rerunning skips
+finished runs and resumes interrupted ones. At the end it writes
+``WORK_DIR/results.md``, ``results.csv`` (mean ± std over seeds, GFLOPs,
+parameters, CPU latency) and two plots under ``WORK_DIR/plots/``.
+
+``--iters N`` shortens every *student* schedule to N iterations (LR
+schedule, validation/checkpoint intervals and the distillation warm-up are
+rescaled in proportion); the teacher keeps its own schedule.
+``--cfg-options`` go to every run (teacher included) for keys all configs
+share (data root, batch size); ``model.*`` keys go to the distiller runs only
+(the teacher and LR-only configs have other model fields).
+"""
+import argparse
+import copy
+import csv
+import glob
+import json
+import math
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Tuple
+
+import rkd_mm  # noqa: F401  (environment shims)
+from mmengine.config import Config, DictAction
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+RECIPES = osp.join(REPO, 'configs', 'baselines')
+# the recipe of each KD baseline: its distillation fields are transplanted
+# into CONFIG (the x0.5 file; the scale comes from --scales)
+BASELINES = {
+    m: osp.join(RECIPES, f'{m}_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py')
+    for m in ('kd', 'fitnet', 'at', 'relkd', 'cwd', 'dkd')
+}
+METHODS = ['lr_only', *BASELINES, 'rkd']
+DISTILL_FIELDS = ('student_taps', 'teacher_taps', 'connectors',
+                  'distill_losses', 'loss_inputs', 'discriminator',
+                  'adv_loss', 'disc_tap', 'disc_steps', 'gen_steps')
+LABELS = {
+    'teacher': 'teacher (HR)', 'lr_only': 'LR-only', 'kd': 'KD (Hinton)',
+    'fitnet': 'FitNet', 'at': 'AT', 'relkd': 'Relational KD (Park)',
+    'cwd': 'CWD', 'dkd': 'DKD', 'rkd': 'RKD (ours)'
+}
+ITER_RE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\].*?eta: (\S+)')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Train and compare teacher, LR-only, KD baselines and '
+        'RKD across LR scales')
+    parser.add_argument('config', help='RKD (distiller) config')
+    parser.add_argument('--scales', type=float, nargs='+', default=[0.25],
+                        help='LR/HR factors (default: 0.25)')
+    parser.add_argument('--methods', nargs='+', default=['lr_only', 'kd',
+                                                         'rkd'],
+                        choices=METHODS, help='student runs per scale')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--work-dir', default='work_dirs/experiment')
+    parser.add_argument('--iters', type=int,
+                        help='student schedule length (default: CONFIG\'s)')
+    parser.add_argument('--latency-repeats', type=int, default=30,
+                        help='timed forwards per model for the CPU latency')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings in every run\'s config, key=value pairs')
+    return parser.parse_args(argv)
+
+
+# ----------------------------------------------------------------------
+# run configs
+# ----------------------------------------------------------------------
+def set_lr_scale(cfg: Config, scale: float) -> None:
+    """Set every ``rkd_mm.LRDownsample`` step of the loaders to ``scale``."""
+    found = 0
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg.get(loader, {}).get('dataset', {})
+        for step in dataset.get('pipeline', []):
+            if step.get('type') in ('rkd_mm.LRDownsample', 'LRDownsample'):
+                step['scale_factor'] = scale
+                found += 1
+    if not found:
+        raise ValueError(
+            'The LR-only config has no rkd_mm.LRDownsample step in its '
+            'pipelines, so its scale cannot be set; add '
+            "dict(type='rkd_mm.LRDownsample', scale_factor=...) as the LR "
+            'configs under configs/baselines/ do.')
+
+
+def _rescale_schedulers(schedulers, ratio: float) -> None:
+    if isinstance(schedulers, dict) and 'type' not in schedulers:
+        for value in schedulers.values():
+            _rescale_schedulers(value, ratio)
+        return
+    for sched in schedulers if isinstance(schedulers, list) else [
+            schedulers]:
+        begin = int(round(sched.get('begin', 0) * ratio))
+        sched['begin'] = begin
+        if 'end' in sched:
+            sched['end'] = max(begin + 1, int(round(sched['end'] * ratio)))
+
+
+def set_iters(cfg: Config, iters: int) -> None:
+    """Shorten/lengthen an iteration-based schedule to ``iters``."""
+    old = cfg.train_cfg.get('max_iters')
+    if old is None:
+        raise ValueError('--iters needs an iteration-based train_cfg '
+                         '(max_iters).')
+    ratio = iters / old
+    cfg.train_cfg.max_iters = iters
+    if 'val_interval' in cfg.train_cfg:
+        cfg.train_cfg.val_interval = max(
+            1, min(iters, int(round(cfg.train_cfg.val_interval * ratio))))
+    ckpt = cfg.get('default_hooks', {}).get('checkpoint')
+    if ckpt is not None and 'interval' in ckpt:
+        ckpt['interval'] = max(1, min(iters,
+                                      int(round(ckpt['interval'] * ratio))))
+    if cfg.get('param_scheduler') is not None:
+        _rescale_schedulers(cfg.param_scheduler, ratio)
+    if cfg.model.get('distill_warmup_iters'):
+        cfg.model.distill_warmup_iters = int(
+            round(cfg.model.distill_warmup_iters * ratio))
+
+
+def transplant_method(cfg: Config, method: str) -> None:
+    """Give ``cfg`` (a distiller config) the distillation of ``method``."""
+    recipe_path = BASELINES[method]
+    if not osp.isfile(recipe_path):
+        raise FileNotFoundError(f'Recipe of {method!r} not found: '
+                                f'{recipe_path}.')
+    recipe = Config.fromfile(recipe_path).model
+    for field in DISTILL_FIELDS:
+        if field in recipe:
+            cfg.model[field] = copy.deepcopy(recipe[field])
+        elif field in cfg.model:
+            del cfg.model[field]
+
+
+class Run:
+    """One training (or scoring) run and its files."""
+
+    def __init__(self, name: str, method: str, scale: float,
+                 seed: Optional[int], cfg: Config, work_root: str,
+                 train: bool = True, ckpt: Optional[str] = None) -> None:
+        self.name, self.method, self.scale, self.seed = (name, method, scale,
+                                                         seed)
+        self.cfg, self.train, self.ckpt = cfg, train, ckpt
+        self.dir = osp.join(work_root, 'runs', name)
+        self.config_file = osp.join(self.dir, 'config.py')
+        self.result_file = osp.join(self.dir, 'result.json')
+
+    @property
+    def finished(self) -> bool:
+        return osp.isfile(self.result_file)
+
+    def result(self) -> dict:
+        with open(self.result_file) as f:
+            return json.load(f)
+
+
+def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
+    """The teacher run and the student runs, in execution order."""
+    cfg = Config.fromfile(args.config)
+    if cfg.model.get('type') != 'rkd_mm.ResolutionAwareDistiller':
+        raise ValueError(f'{args.config} is not a distiller config '
+                         "(model.type='rkd_mm.ResolutionAwareDistiller'); "
+                         'pass an RKD config such as '
+                         'configs/rkd/defect_seg_r50_to_r18_lr.py.')
+    for role in ('teacher', 'student'):
+        if 'cfg_path' not in cfg.model[role]:
+            raise ValueError(
+                f'model.{role} of {args.config} must be '
+                f'dict(cfg_path=...) so the runner can train the {role} '
+                'config on its own.')
+    options = args.cfg_options or {}
+    shared = {k: v for k, v in options.items() if not k.startswith('model.')}
+    cfg.merge_from_dict(options)
+    work_root = args.work_dir
+
+    teacher_cfg = Config.fromfile(cfg.model.teacher.cfg_path)
+    teacher_cfg.merge_from_dict(shared)
+    pattern = cfg.model.get('teacher_ckpt')
+    existing = sorted(glob.glob(pattern), key=osp.getmtime) if pattern \
+        else []
+    if existing:  # a trained teacher: score it only
+        teacher = Run('teacher', 'teacher', 1.0, None, teacher_cfg,
+                      work_root, train=False, ckpt=existing[-1])
+    else:
+        teacher = Run('teacher', 'teacher', 1.0, None, teacher_cfg,
+                      work_root)
+        if pattern:  # train it where CONFIG looks for it
+            teacher.train_dir = osp.dirname(pattern)
+    students = []
+    for scale in args.scales:
+        for seed in args.seeds:
+            for method in args.methods:
+                if method == 'lr_only':
+                    run_cfg = Config.fromfile(cfg.model.student.cfg_path)
+                    run_cfg.merge_from_dict(shared)
+                    set_lr_scale(run_cfg, scale)
+                else:
+                    run_cfg = copy.deepcopy(cfg)
+                    if method != 'rkd':
+                        transplant_method(run_cfg, method)
+                    run_cfg.model.scale_factor = scale
+                    run_cfg.model.test_scale_factor = None
+                if args.iters:
+                    set_iters(run_cfg, args.iters)
+                run_cfg.randomness = dict(
+                    run_cfg.get('randomness', {}), seed=seed)
+                students.append(
+                    Run(f'{method}_x{scale:g}_s{seed}', method, scale, seed,
+                        run_cfg, work_root))
+    return teacher, students
+
+
+# ----------------------------------------------------------------------
+# running
+# ----------------------------------------------------------------------
+class Progress:
+    """Which run, how far, and an ETA for the rest."""
+
+    def __init__(self, runs: List[Run]) -> None:
+        self.todo = [r for r in runs if not r.finished]
+        self.total = len(runs)
+        self.done = self.total - len(self.todo)
+        self.durations: Dict[str, List[float]] = {}
+
+    def estimate(self, run: Run, current_total: float) -> float:
+        """Seconds a not-yet-started run will take."""
+        same = self.durations.get(run.method) or [
+            d for ds in self.durations.values() for d in ds
+        ]
+        return sum(same) / len(same) if same else current_total
+
+    def line(self, run: Run, it: int, total: int, eta: str,
+             elapsed: float) -> str:
+        projected = elapsed / max(it, 1) * total if it else 0.0
+        rest = [r for r in self.todo if r is not run and not r.finished]
+        after = sum(self.estimate(r, projected) for r in rest)
+        return (f'[{self.done + 1}/{self.total}] {run.name}: iter '
+                f'{it}/{total}, run ETA {eta}, all runs ETA '
+                f'~{_hms(after + _secs(eta))}')
+
+
+def _secs(hms: str) -> float:
+    """Seconds of an MMEngine ETA such as ``0:07:39``."""
+    try:
+        parts = [float(p) for p in hms.split(':')]
+    except ValueError:
+        return 0.0
+    return sum(p * 60**i for i, p in enumerate(reversed(parts)))
+
+
+def _hms(seconds: float) -> str:
+    seconds = int(seconds)
+    return f'{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}'
+
+
+def run_tool(args: List[str], log: str, progress: Optional[Progress] = None,
+             run: Optional[Run] = None) -> None:
+    """Run a tool, its output appended to ``log``; show training progress.
+    """
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    with open(log, 'a') as out:
+        proc = subprocess.Popen([sys.executable, *args], cwd=REPO,
+                                stdout=out, stderr=subprocess.STDOUT,
+                                env=env)
+        start, shown, last = time.time(), 0.0, ''
+        try:
+            while proc.poll() is None:
+                time.sleep(1.0)
+                if progress is None or time.time() - shown < 20:
+                    continue
+                shown = time.time()
+                with open(log, errors='replace') as f:
+                    found = ITER_RE.findall(f.read()[-20000:])
+                if found:
+                    it, total, eta = found[-1]
+                    text = progress.line(run, int(it), int(total), eta,
+                                         shown - start)
+                    if text != last:
+                        print(text, flush=True)
+                        last = text
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.wait()
+            raise
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f'`python {" ".join(args)}` failed (exit {proc.returncode}); '
+            f'see {log}. Fix it and rerun the same command: finished runs '
+            'are kept, this one resumes.')
+
+
+def newest(pattern: str) -> Optional[str]:
+    found = glob.glob(pattern)
+    return max(found, key=osp.getmtime) if found else None
+
+
+def execute(run: Run, progress: Progress,
+            teacher_ckpt: Optional[str] = None) -> dict:
+    """Train (or resume) and test one run; write its ``result.json``."""
+    train_dir = getattr(run, 'train_dir', run.dir)
+    os.makedirs(run.dir, exist_ok=True)
+    os.makedirs(train_dir, exist_ok=True)
+    if teacher_ckpt is not None:
+        run.cfg.model.teacher_ckpt = teacher_ckpt
+    if not osp.isfile(run.config_file):  # frozen at the first attempt
+        run.cfg.dump(run.config_file)
+    log = osp.join(run.dir, 'run.log')
+    start = time.time()
+    train_s = 0.0
+    ckpt = run.ckpt
+    if run.train:
+        args = ['tools/train.py', run.config_file, '--work-dir', train_dir]
+        if osp.isfile(osp.join(train_dir, 'last_checkpoint')):
+            args.append('--resume')
+        print(f'[{progress.done + 1}/{progress.total}] {run.name}: '
+              f'training ({"resuming" if "--resume" in args else "new"}), '
+              f'log {log}', flush=True)
+        run_tool(args, log, progress, run)
+        train_s = time.time() - start
+        ckpt = newest(osp.join(train_dir, 'best_*.pth')) or newest(
+            osp.join(train_dir, 'iter_*.pth'))
+        if ckpt is None:
+            raise RuntimeError(f'{run.name}: no checkpoint in {train_dir} '
+                               f'after training; see {log}.')
+    print(f'[{progress.done + 1}/{progress.total}] {run.name}: testing '
+          f'{ckpt}', flush=True)
+    test_start = time.time()
+    test_dir = osp.join(run.dir, 'test')
+    run_tool(['tools/test.py', run.config_file, ckpt, '--work-dir',
+              test_dir], log)
+    metrics_file = newest(osp.join(test_dir, '*', 'test_metrics.json'))
+    if metrics_file is None:
+        raise RuntimeError(f'{run.name}: tools/test.py wrote no '
+                           f'test_metrics.json; see {log}.')
+    with open(metrics_file) as f:
+        metrics = json.load(f)['metrics']
+    result = dict(name=run.name, method=run.method, scale=run.scale,
+                  seed=run.seed, checkpoint=ckpt, metrics=metrics,
+                  train_s=round(train_s, 1),
+                  test_s=round(time.time() - test_start, 1),
+                  config=run.config_file)
+    tmp = run.result_file + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(result, f, indent=2)
+    os.replace(tmp, run.result_file)
+    progress.durations.setdefault(run.method, []).append(time.time() -
+                                                         start)
+    progress.done += 1
+    print(f'[{progress.done}/{progress.total}] {run.name}: mIoU '
+          f'{metrics.get("mIoU", float("nan")):.2f} '
+          f'({_hms(time.time() - start)})', flush=True)
+    return result
+
+
+# ----------------------------------------------------------------------
+# cost and report
+# ----------------------------------------------------------------------
+def measure_cost(cfg: Config, repeats: int) -> dict:
+    """GFLOPs, parameters and CPU latency (batch 1, random weights: the time
+    does not depend on their values) of a run's deployed model at its test
+    input size: the student at LR for a distiller."""
+    from rkd_mm.utils.latency import benchmark_config
+    result = benchmark_config(cfg, warmup=3, repeats=repeats)['models']
+    cost = result.get('student', result.get('model'))
+    return dict(gflops=cost['gflops'], params_m=cost['params'] / 1e6,
+                input=cost['input_shape'], latency_ms=cost['median_ms'],
+                latency_iqr_ms=cost['iqr_ms'])
+
+
+def cost_table(runs: List[Run], work_root: str, repeats: int) -> dict:
+    """Cost per (method, scale); cached in ``cost.json``."""
+    path = osp.join(work_root, 'cost.json')
+    cached = json.load(open(path)) if osp.isfile(path) else {}
+    for run in runs:
+        key = f'{run.method}@{run.scale:g}'
+        if key in cached or not run.finished:
+            continue
+        cfg = Config.fromfile(run.config_file)
+        cached[key] = measure_cost(cfg, repeats)
+        with open(path, 'w') as f:
+            json.dump(cached, f, indent=2)
+    return cached
+
+
+def aggregate(runs: List[Run], costs: dict) -> List[dict]:
+    """One row per (method, scale): mean and std over seeds."""
+    rows, groups = [], {}
+    for run in runs:
+        if run.finished:
+            groups.setdefault((run.method, run.scale), []).append(
+                run.result())
+    for (method, scale), results in groups.items():
+        cost = costs.get(f'{method}@{scale:g}', {})
+        metric_names = [k for k in results[0]['metrics']
+                        if k == 'mIoU' or k.startswith('IoU.')]
+        row = dict(method=method, label=LABELS.get(method, method),
+                   scale=scale, seeds=len(results), **cost)
+        for key in metric_names:
+            values = [r['metrics'][key] for r in results]
+            mean = sum(values) / len(values)
+            std = math.sqrt(sum((v - mean)**2 for v in values) /
+                            (len(values) - 1)) if len(values) > 1 else 0.0
+            row[key], row[key + '_std'] = mean, std
+        row['train_s'] = sum(r['train_s'] for r in results) / len(results)
+        rows.append(row)
+    order = {m: i for i, m in enumerate(['teacher', *METHODS])}
+    rows.sort(key=lambda r: (-r['scale'], order.get(r['method'], 99)))
+    return rows
+
+
+def write_reports(rows: List[dict], work_root: str) -> List[str]:
+    """results.csv, results.md and the plots; returns the written paths."""
+    classes = [k for k in rows[0] if k.startswith('IoU.') and
+               not k.endswith('_std')]
+    fields = ['method', 'scale', 'seeds', 'input', 'gflops', 'params_m',
+              'latency_ms', 'latency_iqr_ms', 'mIoU', 'mIoU_std', *classes,
+              'train_s']
+    csv_path = osp.join(work_root, 'results.csv')
+    with open(csv_path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction='ignore')
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({
+                k: ('x'.join(map(str, row[k][-2:]))
+                    if k == 'input' and k in row else row.get(k, ''))
+                for k in fields
+            })
+    header = ['method', 'scale', 'input', 'GFLOPs', 'params (M)',
+              'CPU latency (ms)', 'mIoU (mean ± std)', 'seeds'] + [
+                  c[len('IoU.'):] for c in classes]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for row in rows:
+        size = row.get('input', [0, 0, 0])
+        cells = [
+            row['label'], 'HR' if row['method'] == 'teacher' else
+            f'×{row["scale"]:g}', f'{size[-2]}×{size[-1]}',
+            f'{row.get("gflops", float("nan")):.3f}',
+            f'{row.get("params_m", float("nan")):.2f}',
+            f'{row.get("latency_ms", float("nan")):.1f}',
+            f'{row["mIoU"]:.2f} ± {row["mIoU_std"]:.2f}', str(row['seeds'])
+        ] + [f'{row[c]:.2f}' for c in classes]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    md_path = osp.join(work_root, 'results.md')
+    with open(md_path, 'w') as f:
+        f.write('# Results (test split, best-on-val checkpoints)\n\n')
+        f.write('\n'.join(lines) + '\n\n')
+        f.write('GFLOPs and latency: one image (batch 1) at the model\'s '
+                'input size, on this machine\'s CPU (median of repeated '
+                'forwards). Plots: plots/miou_vs_gflops.png, '
+                'plots/miou_vs_scale.png.\n')
+    print('\n'.join(lines))
+    return [md_path, csv_path, *plot(rows, work_root)]
+
+
+def plot(rows: List[dict], work_root: str) -> List[str]:
+    """mIoU vs GFLOPs (teacher as reference) and mIoU vs scale."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    out_dir = osp.join(work_root, 'plots')
+    os.makedirs(out_dir, exist_ok=True)
+    teacher = [r for r in rows if r['method'] == 'teacher']
+    students = [r for r in rows if r['method'] != 'teacher']
+    methods = list(dict.fromkeys(r['method'] for r in students))
+    markers = 'osD^v<>Pp*'
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for i, m in enumerate(methods):
+        pts = [r for r in students if r['method'] == m and 'gflops' in r]
+        ax.errorbar([r['gflops'] for r in pts], [r['mIoU'] for r in pts],
+                    yerr=[r['mIoU_std'] for r in pts], fmt=markers[i % 10],
+                    capsize=3, label=LABELS.get(m, m))
+        for r in pts:
+            ax.annotate(f'×{r["scale"]:g}', (r['gflops'], r['mIoU']),
+                        textcoords='offset points', xytext=(4, 4),
+                        fontsize=7)
+    for r in teacher:
+        if 'gflops' in r:
+            ax.plot(r['gflops'], r['mIoU'], 'k*', markersize=12,
+                    label='teacher (HR)')
+    ax.set_xscale('log')
+    ax.set_xlabel('GFLOPs per image (log)')
+    ax.set_ylabel('test mIoU (%)')
+    ax.set_title('mIoU vs compute')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    vs_flops = osp.join(out_dir, 'miou_vs_gflops.png')
+    fig.tight_layout()
+    fig.savefig(vs_flops, dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for i, m in enumerate(methods):
+        pts = sorted((r for r in students if r['method'] == m),
+                     key=lambda r: r['scale'])
+        ax.errorbar([r['scale'] for r in pts], [r['mIoU'] for r in pts],
+                    yerr=[r['mIoU_std'] for r in pts],
+                    fmt='-' + markers[i % 10], capsize=3,
+                    label=LABELS.get(m, m))
+    for r in teacher:
+        ax.axhline(r['mIoU'], color='k', linestyle='--',
+                   label='teacher (HR)')
+    ax.set_xlabel('LR scale factor')
+    ax.set_ylabel('test mIoU (%)')
+    ax.set_title('mIoU vs input resolution')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    vs_scale = osp.join(out_dir, 'miou_vs_scale.png')
+    fig.tight_layout()
+    fig.savefig(vs_scale, dpi=120)
+    plt.close(fig)
+    return [vs_flops, vs_scale]
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    os.makedirs(args.work_dir, exist_ok=True)
+    teacher, students = build_plan(args)
+    runs = [teacher, *students]
+    progress = Progress(runs)
+    for run in runs:
+        if run.finished:
+            print(f'{run.name}: finished earlier, skipped '
+                  f'({run.result_file})', flush=True)
+    if not teacher.finished:
+        execute(teacher, progress)
+    teacher_ckpt = teacher.result()['checkpoint']
+    for run in students:
+        if not run.finished:
+            execute(run, progress,
+                    teacher_ckpt if run.method != 'lr_only' else None)
+    costs = cost_table(runs, args.work_dir, args.latency_repeats)
+    paths = write_reports(aggregate(runs, costs), args.work_dir)
+    print('\nwritten: ' + ', '.join(paths))
+
+
+if __name__ == '__main__':
+    main()
