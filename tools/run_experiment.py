@@ -46,6 +46,7 @@ import math
 import os
 import os.path as osp
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -497,21 +498,31 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
     methods = list(dict.fromkeys(r['method'] for r in students))
     markers = 'osD^v<>Pp*'
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    # every student at one scale has the same GFLOPs: spread the methods a
+    # little sideways (log axis) so their markers do not hide each other
     for i, m in enumerate(methods):
         pts = [r for r in students if r['method'] == m and 'gflops' in r]
-        ax.errorbar([r['gflops'] for r in pts], [r['mIoU'] for r in pts],
+        dodge = 1.0 + 0.04 * (i - (len(methods) - 1) / 2)
+        ax.errorbar([r['gflops'] * dodge for r in pts],
+                    [r['mIoU'] for r in pts],
                     yerr=[r['mIoU_std'] for r in pts], fmt=markers[i % 10],
                     capsize=3, label=LABELS.get(m, m))
-        for r in pts:
-            ax.annotate(f'×{r["scale"]:g}', (r['gflops'], r['mIoU']),
-                        textcoords='offset points', xytext=(4, 4),
-                        fontsize=7)
     for r in teacher:
         if 'gflops' in r:
             ax.plot(r['gflops'], r['mIoU'], 'k*', markersize=12,
                     label='teacher (HR)')
+    ticks = {}
+    for r in rows:
+        if 'gflops' in r:
+            ticks[r['gflops']] = 'HR' if r['method'] == 'teacher' else \
+                f'×{r["scale"]:g}'
     ax.set_xscale('log')
+    ax.set_xticks(sorted(ticks))
+    ax.set_xticklabels([f'{g:.3g}\n{ticks[g]}' for g in sorted(ticks)])
+    ax.minorticks_off()
+    if ticks:
+        ax.set_xlim(min(ticks) / 1.6, max(ticks) * 1.6)
     ax.set_xlabel('GFLOPs per image (log)')
     ax.set_ylabel('test mIoU (%)')
     ax.set_title('mIoU vs compute')
@@ -545,8 +556,15 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
     return [vs_flops, vs_scale]
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f'signal {signum}')
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    # `kill` (SIGTERM) stops the running train/test child too, as Ctrl-C
+    # does; otherwise it trains on, orphaned, and a rerun races with it
+    signal.signal(signal.SIGTERM, _interrupt)
     os.makedirs(args.work_dir, exist_ok=True)
     teacher, students = build_plan(args)
     runs = [teacher, *students]

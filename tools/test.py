@@ -99,6 +99,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def _plain(value):
+    """JSON form of numpy scalars/arrays (metrics are ``np.float32``
+    under numpy 2, which ``json`` refuses)."""
+    if hasattr(value, 'tolist'):
+        return value.tolist()
+    raise TypeError(f'{type(value).__name__} is not JSON serializable')
+
+
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
@@ -108,7 +116,8 @@ def main() -> None:
         path = osp.join(runner.log_dir, 'test_metrics.json')
         with open(path, 'w') as f:
             json.dump(dict(config=args.config, checkpoint=args.checkpoint,
-                           metrics=metrics), f, indent=2)
+                           metrics=metrics), f, indent=2,
+                      default=_plain)
         print(f'metrics written to {path}')
 
 

@@ -3,11 +3,15 @@ and connectors."""
 from .algorithms import ResolutionAwareDistiller
 from .connectors import ConvConnector, LinearConnector
 from .discriminators import FeatureDiscriminator, PatchDiscriminator
-from .losses import (AdversarialLoss, MMDLoss, PairwiseSimilarityLoss,
+from .losses import (AdversarialLoss, AttentionTransferLoss,
+                     ChannelWiseDivergenceLoss, DecoupledKDLoss, FitNetLoss,
+                     MMDLoss, PairwiseSimilarityLoss, RelationalKDLoss,
                      ResolutionAwareKDLoss)
 
 __all__ = [
     'ResolutionAwareDistiller', 'ConvConnector', 'LinearConnector',
     'FeatureDiscriminator', 'PatchDiscriminator', 'AdversarialLoss',
-    'MMDLoss', 'PairwiseSimilarityLoss', 'ResolutionAwareKDLoss'
+    'AttentionTransferLoss', 'ChannelWiseDivergenceLoss', 'DecoupledKDLoss',
+    'FitNetLoss', 'MMDLoss', 'PairwiseSimilarityLoss', 'RelationalKDLoss',
+    'ResolutionAwareKDLoss'
 ]

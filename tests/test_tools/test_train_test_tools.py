@@ -151,3 +151,21 @@ def test_generator_tool_writes_layout_and_preview(tmp_path):
         out
     ], check=False)
     assert again.returncode != 0 and 'never overwrites' in again.stderr
+
+
+def test_test_tool_writes_numpy2_metric_scalars_as_json():
+    """Under numpy 2 the metrics are ``np.float32`` (not a ``float``
+    subclass as numpy 1's ``float64`` is); the JSON must still be written."""
+    import importlib.util
+
+    import numpy as np
+    from conftest import REPO
+    spec = importlib.util.spec_from_file_location(
+        'test_tool', osp.join(REPO, 'tools', 'test.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    metrics = dict(mIoU=np.float32(12.5), per_class=np.array([1.0, 2.0]))
+    text = json.dumps(metrics, default=tool._plain)
+    assert json.loads(text) == dict(mIoU=12.5, per_class=[1.0, 2.0])
+    with pytest.raises(TypeError, match='object is not JSON'):
+        json.dumps(dict(x=object()), default=tool._plain)
