@@ -411,8 +411,10 @@ def cost_table(runs: List[Run], work_root: str, repeats: int) -> dict:
             continue
         cfg = Config.fromfile(run.config_file)
         cached[key] = measure_cost(cfg, repeats)
-        with open(path, 'w') as f:
+        tmp = f'{path}.{os.getpid()}.tmp'  # runners sharing a work dir
+        with open(tmp, 'w') as f:
             json.dump(cached, f, indent=2)
+        os.replace(tmp, path)
     return cached
 
 
