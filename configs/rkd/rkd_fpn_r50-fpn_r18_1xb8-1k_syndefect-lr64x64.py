@@ -59,8 +59,7 @@ optim_wrapper = dict(
     constructor='rkd_mm.MultiOptimWrapperConstructor',
     student=dict(
         type='OptimWrapper',
-        optimizer=dict(
-            type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=1e-4),
+        optimizer={{_base_.optimizer}},  # the LR-only student's optimizer
         clip_grad=dict(max_norm=10.0)),
     discriminator=dict(
         type='OptimWrapper',
