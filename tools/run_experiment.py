@@ -256,21 +256,39 @@ class Progress:
         self.done = self.total - len(self.todo)
         self.durations: Dict[str, List[float]] = {}
 
-    def estimate(self, run: Run, current_total: float) -> float:
-        """Seconds a not-yet-started run will take."""
-        same = self.durations.get(run.method) or [
-            d for ds in self.durations.values() for d in ds
+    def estimate(self, run: Run, current: Run,
+                 current_total: float) -> Optional[float]:
+        """Seconds a not-yet-started student run will take, or None.
+
+        The mean of finished runs of its method; for a method not run yet,
+        the longest known student time (finished runs' mean, or the
+        running student's projection: later runs in the plan are
+        distillers, which cost more than LR-only). The teacher's time says
+        nothing about a student's, so while it trains and no student has
+        run the answer is None.
+        """
+        same = self.durations.get(run.method)
+        if same:
+            return sum(same) / len(same)
+        known = [
+            sum(ds) / len(ds) for m, ds in self.durations.items()
+            if m != 'teacher'
         ]
-        return sum(same) / len(same) if same else current_total
+        if current.method != 'teacher':
+            known.append(current_total)
+        return max(known) if known else None
 
     def line(self, run: Run, it: int, total: int, eta: str,
              elapsed: float) -> str:
         projected = elapsed / max(it, 1) * total if it else 0.0
         rest = [r for r in self.todo if r is not run and not r.finished]
-        after = sum(self.estimate(r, projected) for r in rest)
-        return (f'[{self.done + 1}/{self.total}] {run.name}: iter '
-                f'{it}/{total}, run ETA {eta}, all runs ETA '
-                f'~{_hms(after + _secs(eta))}')
+        times = [self.estimate(r, run, projected) for r in rest]
+        head = (f'[{self.done + 1}/{self.total}] {run.name}: iter '
+                f'{it}/{total}, run ETA {eta}')
+        if None in times:
+            return (f'{head}, then {len(rest)} student run(s), ETA once '
+                    'the first has started')
+        return f'{head}, all runs ETA ~{_hms(sum(times) + _secs(eta))}'
 
 
 def _secs(hms: str) -> float:

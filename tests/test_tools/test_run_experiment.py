@@ -117,3 +117,32 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
     assert second.stdout.count('finished earlier, skipped') == 3
     assert 'training' not in second.stdout
     assert [os.stat(p).st_mtime_ns for p in results] == stamps
+
+
+def test_progress_eta_uses_same_method_else_longest_known(tmp_path):
+    def run(method):
+        return runner.Run(f'{method}_x0.25_s0', method, 0.25, 0, None,
+                          str(tmp_path))
+
+    teacher, lr, kd, rkd = (run(m) for m in ('teacher', 'lr_only', 'kd',
+                                             'rkd'))
+    progress = runner.Progress([teacher, lr, kd, rkd])
+    # while the teacher trains nothing says how long a student takes
+    assert progress.estimate(lr, teacher, 2700.0) is None
+    line = progress.line(teacher, 100, 2000, '0:40:00', 130.0)
+    assert line.endswith('then 3 student run(s), ETA once the first has '
+                         'started')
+    progress.durations['teacher'] = [2700.0]
+    # a running student's projection stands in for methods not run yet
+    assert progress.estimate(rkd, lr, 300.0) == 300.0
+    progress.durations['lr_only'] = [100.0, 140.0]
+    assert progress.estimate(run('lr_only'), kd, 900.0) == 120.0  # own mean
+    assert progress.estimate(rkd, kd, 300.0) == 300.0  # not the teacher's
+    assert progress.estimate(rkd, kd, 50.0) == 120.0
+    for finished in (teacher, lr):
+        os.makedirs(finished.dir)
+        with open(finished.result_file, 'w') as f:
+            f.write('{}')
+    line = progress.line(kd, 100, 400, '0:05:00', 75.0)
+    # KD projects 75 / 100 * 400 = 300 s, so RKD is put at 300 s: 5 + 5 min
+    assert line.endswith('run ETA 0:05:00, all runs ETA ~0:10:00')
