@@ -26,13 +26,17 @@ Every student run gets ``model.scale_factor`` (or the LR pipeline scale) and
 test split with ``tools/test.py`` (best-on-val checkpoint). Each run lives in
 ``WORK_DIR/runs/<method>_x<scale>_s<seed>/`` with its frozen ``config.py``;
 ``result.json`` marks it finished and is never rewritten: rerunning skips
-finished runs and resumes interrupted ones. At the end it writes
+finished runs and resumes interrupted ones. One work dir holds one
+protocol: a run whose planned config differs from the one frozen in its
+folder (another ``--iters``, other ``--cfg-options``) stops the runner
+with the differing keys, before anything runs. At the end it writes
 ``WORK_DIR/results.md``, ``results.csv`` (mean ± std over seeds, GFLOPs,
 parameters, CPU latency) and two plots under ``WORK_DIR/plots/``.
 
-``--iters N`` shortens every *student* schedule to N iterations (LR
-schedule, validation/checkpoint intervals and the distillation warm-up are
-rescaled in proportion); the teacher keeps its own schedule.
+``--iters N`` sets every *student* schedule to N iterations (LR schedule,
+validation/checkpoint intervals and the distillation warm-up are rescaled
+in proportion; the README's CPU quick start uses 400 of the configs'
+1,000); the teacher keeps its own schedule.
 ``--cfg-options`` go to every run (teacher included) for keys all configs
 share (data root, batch size); ``model.*`` keys go to the distiller runs only
 (the teacher and LR-only configs have other model fields).
@@ -346,6 +350,63 @@ def newest(pattern: str) -> Optional[str]:
     return max(found, key=osp.getmtime) if found else None
 
 
+# set per run, not part of the protocol: what tools/train.py adds when its
+# Runner re-dumps the config into the run's folder (and, below,
+# model.teacher_ckpt, which the runner resolves to a file)
+UNCOMPARED = ('launcher', 'work_dir', 'resume', 'load_from')
+
+
+def _flatten(value, prefix: str = '') -> Dict[str, object]:
+    """``{'a.b.0': leaf}`` for nested dicts and sequences."""
+    if isinstance(value, dict) and value:
+        items = value.items()
+    elif isinstance(value, (list, tuple)) and value:
+        items = enumerate(value)
+    else:
+        return {prefix: value}
+    out: Dict[str, object] = {}
+    for key, item in items:
+        out.update(_flatten(item, f'{prefix}.{key}' if prefix else str(key)))
+    return out
+
+
+def config_changes(run: Run) -> List[str]:
+    """Keys where the run's planned config differs from the one frozen in
+    its folder at its first attempt (empty if none was frozen yet)."""
+    if not osp.isfile(run.config_file):
+        return []
+
+    def flat(cfg: Config) -> Dict[str, object]:
+        # through the same dump/load round trip as the frozen file
+        text = Config(cfg.to_dict()).pretty_text
+        loaded = Config.fromstring(text, file_format='.py')
+        return {k: v for k, v in _flatten(loaded.to_dict()).items()
+                if k.split('.')[0] not in UNCOMPARED
+                and not k.startswith('model.teacher_ckpt')}
+
+    frozen, planned = flat(Config.fromfile(run.config_file)), flat(run.cfg)
+    changed = [k for k in sorted(set(frozen) | set(planned),
+                                 key=lambda k: ('max_iters' not in k, k))
+               if frozen.get(k, '<absent>') != planned.get(k, '<absent>')]
+    return [f'{k}: {frozen.get(k, "<absent>")!r} then, '
+            f'{planned.get(k, "<absent>")!r} now' for k in changed]
+
+
+def check_protocol(runs: List[Run], work_root: str) -> None:
+    """Refuse to mix runs of another configuration into this work dir's
+    table (e.g. a run made with ``--iters 400`` and one without)."""
+    for run in runs:
+        changes = config_changes(run)
+        if changes:
+            shown = '; '.join(changes[:4]) + (
+                f'; and {len(changes) - 4} more' if len(changes) > 4 else '')
+            raise SystemExit(
+                f'{run.name} in {work_root} was made with another '
+                f'configuration than this command plans ({shown}). One '
+                'work dir holds one protocol: give this command another '
+                f'--work-dir, or delete {run.dir} to redo that run.')
+
+
 def execute(run: Run, progress: Progress,
             teacher_ckpt: Optional[str] = None) -> dict:
     """Train (or resume) and test one run; write its ``result.json``."""
@@ -588,6 +649,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     os.makedirs(args.work_dir, exist_ok=True)
     teacher, students = build_plan(args)
     runs = [teacher, *students]
+    check_protocol(runs, args.work_dir)
     progress = Progress(runs)
     for run in runs:
         if run.finished:

@@ -117,6 +117,13 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
     assert second.stdout.count('finished earlier, skipped') == 3
     assert 'training' not in second.stdout
     assert [os.stat(p).st_mtime_ns for p in results] == stamps
+    # another schedule in the same work dir would mix protocols in one
+    # table: refused, naming the change and the fix, nothing rewritten
+    third = run_tool(cmd + ['--iters', '2'], check=False)
+    assert third.returncode != 0
+    assert 'train_cfg.max_iters: 4 then, 2 now' in third.stderr
+    assert '--work-dir' in third.stderr
+    assert [os.stat(p).st_mtime_ns for p in results] == stamps
 
 
 def test_progress_eta_uses_same_method_else_longest_known(tmp_path):
