@@ -351,9 +351,10 @@ def newest(pattern: str) -> Optional[str]:
 
 
 # set per run, not part of the protocol: what tools/train.py adds when its
-# Runner re-dumps the config into the run's folder (and, below,
-# model.teacher_ckpt, which the runner resolves to a file)
-UNCOMPARED = ('launcher', 'work_dir', 'resume', 'load_from')
+# Runner re-dumps the config into the run's folder, and the teacher
+# checkpoint the runner resolves to a file
+UNCOMPARED = ('launcher', 'work_dir', 'resume', 'load_from',
+              'model.teacher_ckpt')
 
 
 def _flatten(value, prefix: str = '') -> Dict[str, object]:
@@ -381,8 +382,8 @@ def config_changes(run: Run) -> List[str]:
         text = Config(cfg.to_dict()).pretty_text
         loaded = Config.fromstring(text, file_format='.py')
         return {k: v for k, v in _flatten(loaded.to_dict()).items()
-                if k.split('.')[0] not in UNCOMPARED
-                and not k.startswith('model.teacher_ckpt')}
+                if not any(k == u or k.startswith(u + '.')
+                           for u in UNCOMPARED)}
 
     frozen, planned = flat(Config.fromfile(run.config_file)), flat(run.cfg)
     changed = [k for k in sorted(set(frozen) | set(planned),
@@ -567,6 +568,11 @@ def write_reports(rows: List[dict], work_root: str) -> List[str]:
     return [md_path, csv_path, *plot(rows, work_root)]
 
 
+def _dodge(i: int, n: int, step: float) -> float:
+    """Factor that spreads method ``i`` of ``n`` sideways on a log axis."""
+    return 1.0 + step * (i - (n - 1) / 2)
+
+
 def plot(rows: List[dict], work_root: str) -> List[str]:
     """mIoU vs GFLOPs (teacher as reference) and mIoU vs scale."""
     import matplotlib
@@ -584,7 +590,7 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
     # little sideways (log axis) so their markers do not hide each other
     for i, m in enumerate(methods):
         pts = [r for r in students if r['method'] == m and 'gflops' in r]
-        dodge = 1.0 + 0.04 * (i - (len(methods) - 1) / 2)
+        dodge = _dodge(i, len(methods), 0.04)
         ax.errorbar([r['gflops'] * dodge for r in pts],
                     [r['mIoU'] for r in pts],
                     yerr=[r['mIoU_std'] for r in pts], fmt=markers[i % 10],
@@ -619,8 +625,7 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
     for i, m in enumerate(methods):
         pts = sorted((r for r in students if r['method'] == m),
                      key=lambda r: r['scale'])
-        # the same sideways spread as above, so equal scores stay visible
-        dodge = 1.0 + 0.03 * (i - (len(methods) - 1) / 2)
+        dodge = _dodge(i, len(methods), 0.03)  # equal scores stay visible
         ax.errorbar([r['scale'] * dodge for r in pts],
                     [r['mIoU'] for r in pts],
                     yerr=[r['mIoU_std'] for r in pts],

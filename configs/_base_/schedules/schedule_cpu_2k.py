@@ -1,10 +1,10 @@
 # Iteration-based schedule sized for a 2-core CPU: the HR teacher (2,000
-# iterations of batch 8, about 45 min for R50-FPN at 128x128 on 2 cores).
+# iterations of batch 8, about 47 min for R50-FPN at 128x128 on 2 cores).
 # fused=True: one kernel for the whole AdamW update. PyTorch's default
 # per-parameter loop is the largest part of a small student's step on CPU
 # (docs/benchmarks.md, profile); the fused kernel gives the same update up
-# to float rounding and trains the teacher ~1.4x, an LR-only x0.25 student
-# ~1.3x faster on 2 cores.
+# to float rounding and makes a teacher step ~1.6x, an LR-only x0.25
+# student step ~1.3x faster on 2 cores.
 optimizer = dict(
     type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=1e-4, fused=True)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer,
