@@ -70,6 +70,18 @@ def load_tiny(path: str, data_root: str, work_dir: str) -> Config:
     return set_data_root(cfg, data_root)
 
 
+def load_tool(path: str):
+    """Import ``tools/<path>`` (e.g. ``'analysis_tools/benchmark.py'``) as a
+    module, under a name of its own."""
+    import importlib.util
+    name = '_tool_' + path.replace('/', '_')[:-len('.py')]
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(REPO, 'tools', path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_tool(args: List[str], cwd: str = REPO,
              check: bool = True) -> subprocess.CompletedProcess:
     """Run ``python <args>`` in the repo; return the finished process."""

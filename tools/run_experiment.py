@@ -19,6 +19,8 @@ one protocol:
   ``CONFIG`` with the method's distillation fields (taps, connectors,
   losses, loss inputs, discriminator) taken from its recipe config under
   ``configs/baselines/``;
+* ``rkd_dense``: the same with the dense CRKD recipe
+  (``configs/rkd/rkd-dense_*``);
 * ``rkd``: ``CONFIG`` itself.
 
 Every student run gets ``model.scale_factor`` (or the LR pipeline scale) and
@@ -30,8 +32,15 @@ finished runs and resumes interrupted ones. One work dir holds one
 protocol: a run whose planned config differs from the one frozen in its
 folder (another ``--iters``, other ``--cfg-options``) stops the runner
 with the differing keys, before anything runs. At the end it writes
-``WORK_DIR/results.md``, ``results.csv`` (mean ± std over seeds, GFLOPs,
-parameters, CPU latency) and two plots under ``WORK_DIR/plots/``.
+``WORK_DIR/results.md``, ``results.csv`` and two plots under
+``WORK_DIR/plots/``: per (method, scale) the test mIoU's mean ± sample
+std over seeds and n (one seed is marked as an indication), the paired
+difference to LR-only at the same scale over shared seeds with its 95 %
+Student-t interval, the share of the teacher–LR-only gap closed, GFLOPs,
+parameters and CPU latency. Latency is measured once per distinct
+(architecture, input size) of the deployed models (LR-only and every
+distiller with the same student at one scale share one), all of them and
+the teacher interleaved round by round in one session (``cost.json``).
 
 ``--iters N`` sets every *student* schedule to N iterations (LR schedule,
 validation/checkpoint intervals and the distillation warm-up are rescaled
@@ -67,14 +76,21 @@ BASELINES = {
     m: osp.join(RECIPES, f'{m}_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py')
     for m in ('kd', 'fitnet', 'at', 'relkd', 'cwd', 'dkd')
 }
+# the dense CRKD recipe (configs/rkd/rkd-dense_*), transplanted the same way
+BASELINES['rkd_dense'] = osp.join(
+    REPO, 'configs', 'rkd',
+    'rkd-dense_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py')
 METHODS = ['lr_only', *BASELINES, 'rkd']
+# our methods: compared with the strongest baseline too
+OURS = ('rkd', 'rkd_dense')
 DISTILL_FIELDS = ('student_taps', 'teacher_taps', 'connectors',
                   'distill_losses', 'loss_inputs', 'discriminator',
                   'adv_loss', 'disc_tap', 'disc_steps', 'gen_steps')
 LABELS = {
     'teacher': 'teacher (HR)', 'lr_only': 'LR-only', 'kd': 'KD (Hinton)',
     'fitnet': 'FitNet', 'at': 'AT', 'relkd': 'Relational KD (Park)',
-    'cwd': 'CWD', 'dkd': 'DKD', 'rkd': 'RKD (ours)'
+    'cwd': 'CWD', 'dkd': 'DKD', 'rkd_dense': 'dense CRKD (ours)',
+    'rkd': 'RKD (ours)'
 }
 ITER_RE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\].*?eta: (\S+)')
 
@@ -86,15 +102,22 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='RKD (distiller) config')
     parser.add_argument('--scales', type=float, nargs='+', default=[0.25],
                         help='LR/HR factors (default: 0.25)')
-    parser.add_argument('--methods', nargs='+', default=['lr_only', 'kd',
-                                                         'rkd'],
-                        choices=METHODS, help='student runs per scale')
+    # RKD before KD: KD's teacher logits are then read from the shared
+    # teacher-output cache that RKD filled (the cache is keyed per tap)
+    parser.add_argument('--methods', nargs='+', default=['lr_only', 'rkd',
+                                                         'kd'],
+                        choices=METHODS,
+                        help='student runs per scale, run in this order '
+                        '(put the method with the most teacher taps first: '
+                        'the others then read them from the teacher-output '
+                        'cache)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--work-dir', default='work_dirs/experiment')
     parser.add_argument('--iters', type=int,
                         help='student schedule length (default: CONFIG\'s)')
     parser.add_argument('--latency-repeats', type=int, default=30,
-                        help='timed forwards per model for the CPU latency')
+                        help='timed rounds for the CPU latency (each '
+                        'distinct model forwards once per round)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in every run\'s config, key=value pairs')
@@ -467,103 +490,364 @@ def execute(run: Run, progress: Progress,
 
 
 # ----------------------------------------------------------------------
+# statistics over seeds (pure functions)
+# ----------------------------------------------------------------------
+# t_{0.975, df} for df = 1..30 (scipy.stats.t.ppf, 6 decimals): used when
+# scipy cannot be imported
+T975 = (12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912,
+        2.364624, 2.306004, 2.262157, 2.228139, 2.200985, 2.178813,
+        2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922,
+        2.093024, 2.085963, 2.079614, 2.073873, 2.068658, 2.063899,
+        2.059539, 2.055529, 2.051831, 2.048407, 2.045230, 2.042272)
+Z975 = 1.959963984540054  # standard normal 0.975 quantile
+
+
+def t975(df: int, use_scipy: bool = True) -> float:
+    """Student-t 0.975 quantile with ``df`` degrees of freedom.
+
+    scipy's ``t.ppf`` when scipy imports (it comes with scikit-image);
+    otherwise the table :data:`T975` for df <= 30 and, beyond, the
+    Cornish-Fisher expansion of t around the normal quantile (error below
+    1e-5 for df > 30).
+    """
+    if df < 1:
+        raise ValueError(f'df={df}: a t interval needs at least 2 values.')
+    if use_scipy:
+        try:
+            from scipy.stats import t
+        except ImportError:
+            pass
+        else:
+            return float(t.ppf(0.975, df))
+    if df <= len(T975):
+        return T975[df - 1]
+    z = Z975
+    return (z + (z**3 + z) / (4 * df) +
+            (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2) +
+            (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
+
+
+def mean_sd(values: List[float]) -> Tuple[float, Optional[float]]:
+    """Mean and sample standard deviation (ddof=1; None for one value)."""
+    if not values:
+        raise ValueError('mean_sd needs at least one value.')
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, None
+    return mean, math.sqrt(sum((v - mean)**2 for v in values) / (n - 1))
+
+
+def paired_difference(values: Dict[object, float],
+                      baseline: Dict[object, float]) -> Optional[dict]:
+    """Paired difference over the seeds both have.
+
+    ``d_s = values[s] - baseline[s]``; returns ``n``, ``seeds``, ``mean``,
+    ``sd`` (None for n=1) and the 95 % Student-t interval ``lo``/``hi``
+    (``mean -/+ t(0.975, n-1) * sd / sqrt(n)``; None for n=1), or None
+    when no seed is shared.
+    """
+    seeds = sorted(set(values) & set(baseline), key=str)
+    if not seeds:
+        return None
+    diffs = [values[s] - baseline[s] for s in seeds]
+    mean, sd = mean_sd(diffs)
+    out = dict(n=len(diffs), seeds=seeds, mean=mean, sd=sd, lo=None,
+               hi=None)
+    if sd is not None:
+        half = t975(len(diffs) - 1) * sd / math.sqrt(len(diffs))
+        out.update(lo=mean - half, hi=mean + half)
+    return out
+
+
+def gap_closed(values: Dict[object, float], baseline: Dict[object, float],
+               teacher: float) -> Optional[float]:
+    """Mean over shared seeds of ``(method - LR-only) / (teacher -
+    LR-only)``: 0 is LR-only, 1 the teacher (None if nothing to divide)."""
+    ratios = [(values[s] - baseline[s]) / (teacher - baseline[s])
+              for s in sorted(set(values) & set(baseline), key=str)
+              if teacher != baseline[s]]
+    return sum(ratios) / len(ratios) if ratios else None
+
+
+def fmt_mean_sd(mean: float, sd: Optional[float]) -> str:
+    """``49.80 ± 0.35``; one seed: the value alone."""
+    return f'{mean:.2f}' if sd is None else f'{mean:.2f} ± {sd:.2f}'
+
+
+def fmt_n(n: int) -> str:
+    return '1 seed (indication)' if n == 1 else str(n)
+
+
+def fmt_diff(diff: Optional[dict], n: Optional[int] = None) -> str:
+    """``+2.00 [-0.48, +4.48]``; one seed: ``+0.65 (1 seed)``; ``n``: the
+    row's seeds, the paired count is added where it differs."""
+    if diff is None:
+        return '—'
+    if diff['lo'] is None:
+        return f'{diff["mean"]:+.2f} (1 seed)'
+    text = f'{diff["mean"]:+.2f} [{diff["lo"]:+.2f}, {diff["hi"]:+.2f}]'
+    return text if diff['n'] == n else f'{text} (n={diff["n"]})'
+
+
+def fmt_vs_best(diff: Optional[dict], n: Optional[int] = None) -> str:
+    """The paired difference to the strongest baseline, naming it."""
+    if diff is None:
+        return '—'
+    name = LABELS.get(diff['method'], diff['method'])
+    return f'{fmt_diff(diff, n)} vs {name}'
+
+
+def fmt_gap(gap: Optional[float]) -> str:
+    return '—' if gap is None else f'{100 * gap:.1f} %'
+
+
+# ----------------------------------------------------------------------
 # cost and report
 # ----------------------------------------------------------------------
-def measure_cost(cfg: Config, repeats: int) -> dict:
-    """GFLOPs, parameters and CPU latency (batch 1, random weights: the time
-    does not depend on their values) of a run's deployed model at its test
-    input size: the student at LR for a distiller."""
-    from rkd_mm.utils.latency import benchmark_config
-    result = benchmark_config(cfg, warmup=3, repeats=repeats)['models']
-    cost = result.get('student', result.get('model'))
-    return dict(gflops=cost['gflops'], params_m=cost['params'] / 1e6,
-                input=cost['input_shape'], latency_ms=cost['median_ms'],
-                latency_iqr_ms=cost['iqr_ms'])
+LATENCY_WARMUP = 3
+LATENCY_BATCH = 1
+
+
+def latency_plan(runs: List[Run]) -> Tuple[Dict[str, tuple],
+                                           Dict[Tuple[str, float], str]]:
+    """The distinct deployed models of the finished runs, and each (method,
+    scale) cell's one.
+
+    The key is :func:`rkd_mm.utils.latency.architecture_key` of the
+    deployed model (the student at its LR input for a distiller, the model
+    itself for the teacher and LR-only) read from the run's frozen config:
+    LR-only and every distiller sharing its student at one scale map to one
+    model, measured once.
+
+    Returns:
+        tuple: ``{key: (model config, input shape)}`` and
+        ``{(method, scale): key}``.
+    """
+    from rkd_mm.utils.latency import architecture_key, deployed_model
+    models: Dict[str, tuple] = {}
+    cells: Dict[Tuple[str, float], str] = {}
+    shapes: dict = {}
+    for run in runs:
+        cell = (run.method, run.scale)
+        if cell in cells or not run.finished:
+            continue  # seeds of one cell share the architecture
+        cfg = Config.fromfile(run.config_file) if osp.isfile(
+            run.config_file) else run.cfg
+        model_cfg, shape = deployed_model(cfg, shapes)
+        key = architecture_key(model_cfg, shape)
+        models.setdefault(key, (model_cfg, shape))
+        cells[cell] = key
+    return models, cells
 
 
 def cost_table(runs: List[Run], work_root: str, repeats: int) -> dict:
-    """Cost per (method, scale); cached in ``cost.json``."""
+    """GFLOPs, parameters and CPU latency per (method, scale) cell.
+
+    Each distinct deployed model (:func:`latency_plan`) is timed once, all
+    of them interleaved round by round in one session (batch 1, random
+    weights: the time does not depend on their values), so rows sharing a
+    student show one number. Cached in ``cost.json``; the cache is used
+    only if it holds every model needed, measured with the same settings,
+    else all of them are measured again together.
+    """
+    import torch
+
+    from rkd_mm.utils.latency import benchmark_models, machine_info
+    models, cells = latency_plan(runs)
     path = osp.join(work_root, 'cost.json')
-    cached = json.load(open(path)) if osp.isfile(path) else {}
-    for run in runs:
-        key = f'{run.method}@{run.scale:g}'
-        if key in cached or not run.finished:
-            continue
-        cfg = Config.fromfile(run.config_file)
-        cached[key] = measure_cost(cfg, repeats)
+    try:
+        with open(path) as f:
+            cached = json.load(f)
+    except (OSError, ValueError):
+        cached = {}
+    settings = dict(batch_size=LATENCY_BATCH, warmup=LATENCY_WARMUP,
+                    repeats=repeats, threads=torch.get_num_threads())
+    session = cached.get('session', {})
+    measured = cached.get('models', {})
+    if models and ({k: session.get(k) for k in settings} != settings
+                   or not set(models) <= set(measured)):
+        print(f'measuring CPU latency of {len(models)} distinct model(s), '
+              'interleaved', flush=True)
+        measured = benchmark_models(models, batch_size=LATENCY_BATCH,
+                                    warmup=LATENCY_WARMUP, repeats=repeats)
+        session = dict(settings, date=time.strftime('%Y-%m-%d %H:%M'),
+                       machine=machine_info())
+    used_by: Dict[str, List[str]] = {}
+    for (method, scale), key in cells.items():
+        used_by.setdefault(key, []).append(f'{method}@{scale:g}')
+    for key, names in used_by.items():
+        measured[key]['used_by'] = sorted(
+            set(measured[key].get('used_by', [])) | set(names))
+    if models:
         tmp = f'{path}.{os.getpid()}.tmp'  # runners sharing a work dir
         with open(tmp, 'w') as f:
-            json.dump(cached, f, indent=2)
+            json.dump(dict(session=session, models=measured), f, indent=2)
         os.replace(tmp, path)
-    return cached
+    costs = {}
+    for (method, scale), key in cells.items():
+        cost = measured[key]
+        costs[f'{method}@{scale:g}'] = dict(
+            gflops=cost['gflops'], params_m=cost['params'] / 1e6,
+            input=cost['input_shape'], latency_ms=cost['median_ms'],
+            latency_iqr_ms=cost['iqr_ms'], latency_key=key,
+            latency_threads=session.get('threads'))
+    return costs
 
 
 def aggregate(runs: List[Run], costs: dict) -> List[dict]:
-    """One row per (method, scale): mean and std over seeds."""
+    """One row per (method, scale): statistics over seeds.
+
+    ``mIoU``/``mIoU_std`` (and ``IoU.<class>``/``_std``): mean and sample
+    std (None for one seed); ``n``: seeds; ``diff``: the paired difference
+    of mIoU to LR-only at the same scale (:func:`paired_difference`;
+    None for LR-only, the teacher, or without LR-only runs); ``gap_closed``
+    (:func:`gap_closed`, needs the teacher too).
+    """
     rows, groups = [], {}
     for run in runs:
         if run.finished:
             groups.setdefault((run.method, run.scale), []).append(
                 run.result())
+
+    def by_seed(method, scale, key='mIoU'):
+        return {r['seed']: r['metrics'][key]
+                for r in groups.get((method, scale), [])
+                if key in r['metrics']}
+
+    teacher = next(iter(by_seed('teacher', 1.0).values()), None)
     for (method, scale), results in groups.items():
         cost = costs.get(f'{method}@{scale:g}', {})
         metric_names = [k for k in results[0]['metrics']
                         if k == 'mIoU' or k.startswith('IoU.')]
         row = dict(method=method, label=LABELS.get(method, method),
-                   scale=scale, seeds=len(results), **cost)
+                   scale=scale, n=len(results),
+                   seeds=[r['seed'] for r in results], **cost)
         for key in metric_names:
-            values = [r['metrics'][key] for r in results]
-            mean = sum(values) / len(values)
-            std = math.sqrt(sum((v - mean)**2 for v in values) /
-                            (len(values) - 1)) if len(values) > 1 else 0.0
-            row[key], row[key + '_std'] = mean, std
+            row[key], row[key + '_std'] = mean_sd(
+                [r['metrics'][key] for r in results])
+        row['diff'] = row['gap_closed'] = None
+        if method not in ('teacher', 'lr_only'):
+            mine, base = by_seed(method, scale), by_seed('lr_only', scale)
+            row['diff'] = paired_difference(mine, base)
+            if teacher is not None:
+                row['gap_closed'] = gap_closed(mine, base, teacher)
         row['train_s'] = sum(r['train_s'] for r in results) / len(results)
         rows.append(row)
+    for row in rows:  # ours against the strongest baseline at its scale
+        row['vs_best'] = None
+        if row['method'] not in OURS:
+            continue
+        rivals = [r for r in rows if r['scale'] == row['scale']
+                  and r['method'] not in (*OURS, 'teacher', 'lr_only')]
+        if rivals:
+            best = max(rivals, key=lambda r: r['mIoU'])
+            diff = paired_difference(by_seed(row['method'], row['scale']),
+                                     by_seed(best['method'], row['scale']))
+            if diff is not None:
+                row['vs_best'] = dict(diff, method=best['method'])
     order = {m: i for i, m in enumerate(['teacher', *METHODS])}
     rows.sort(key=lambda r: (-r['scale'], order.get(r['method'], 99)))
     return rows
+
+
+CSV_FIELDS = ['method', 'scale', 'n', 'input', 'gflops', 'params_m',
+              'latency_ms', 'latency_iqr_ms', 'metric', 'mean', 'std',
+              'diff_mean', 'diff_lo', 'diff_hi', 'diff_n', 'gap_closed',
+              'best_baseline', 'vs_best_mean', 'vs_best_lo', 'vs_best_hi']
+
+
+def csv_row(row: dict, classes: List[str]) -> dict:
+    """A row of results.csv (empty where a value does not exist)."""
+    diff = row.get('diff') or {}
+
+    def value(v):
+        return '' if v is None else v
+
+    out = {k: value(row.get(k)) for k in CSV_FIELDS if k in row}
+    if 'input' in row:
+        out['input'] = 'x'.join(map(str, row['input'][-2:]))
+    out.update(metric='mIoU', mean=row['mIoU'], std=value(row['mIoU_std']),
+               diff_mean=value(diff.get('mean')),
+               diff_lo=value(diff.get('lo')), diff_hi=value(diff.get('hi')),
+               diff_n=value(diff.get('n')),
+               gap_closed=value(row.get('gap_closed')),
+               train_s=row.get('train_s', ''))
+    best = row.get('vs_best') or {}
+    out.update(best_baseline=value(best.get('method')),
+               vs_best_mean=value(best.get('mean')),
+               vs_best_lo=value(best.get('lo')),
+               vs_best_hi=value(best.get('hi')))
+    out.update({c: row[c] for c in classes})
+    return out
+
+
+def table_lines(rows: List[dict]) -> List[str]:
+    """The markdown table of results.md (also printed)."""
+    classes = [k for k in rows[0] if k.startswith('IoU.') and
+               not k.endswith('_std')]
+    header = ['method', 'scale', 'input', 'GFLOPs', 'params (M)',
+              'CPU latency (ms)', 'mIoU (mean ± sd)', 'n (seeds)',
+              'Δ mIoU vs LR-only [95 % CI]', 'gap closed',
+              'Δ vs best baseline [95 % CI]'] + [
+                  c[len('IoU.'):] for c in classes]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    nan = float('nan')
+    for row in rows:
+        size = row.get('input', ['?', '?'])
+        cells = [
+            row['label'], 'HR' if row['method'] == 'teacher' else
+            f'×{row["scale"]:g}', f'{size[-2]}×{size[-1]}',
+            f'{row.get("gflops", nan):.3f}',
+            f'{row.get("params_m", nan):.2f}',
+            f'{row.get("latency_ms", nan):.1f}',
+            fmt_mean_sd(row['mIoU'], row['mIoU_std']), fmt_n(row['n']),
+            fmt_diff(row['diff'], row['n']), fmt_gap(row['gap_closed']),
+            fmt_vs_best(row.get('vs_best'), row['n'])
+        ] + [f'{row[c]:.2f}' for c in classes]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return lines
+
+
+TABLE_NOTES = (
+    'n: seeds per cell; a cell of one seed is an indication, not an '
+    'estimate (no spread, no interval). mIoU: mean ± sample std (ddof=1) '
+    'over seeds; per-class columns are means. Δ: paired over seeds, '
+    'd_s = mIoU(method, seed s) − mIoU(LR-only, seed s) at the same scale, '
+    'mean d and its 95 % Student-t interval mean ± t(0.975, n−1)·sd(d)/√n '
+    '(an interval that excludes 0 is a difference these seeds resolve); '
+    'with one seed the single difference. Gap closed: mean over seeds of '
+    '(method − LR-only)/(teacher − LR-only), 0 % = LR-only, 100 % = '
+    'teacher. Δ vs best baseline (our methods only): the same paired '
+    'difference against the KD baseline with the highest mean at that '
+    'scale. GFLOPs and latency: one image (batch 1) at the deployed '
+    'model\'s input size (the student at LR for a distiller), random '
+    'weights; every distinct (architecture, input size) is timed once, '
+    'teacher included, interleaved round by round in one session on this '
+    'machine\'s CPU (median of the rounds; {threads} torch threads, see '
+    'cost.json), so rows sharing a student show one number. Plots: '
+    'plots/miou_vs_gflops.png, plots/miou_vs_scale.png.\n')
 
 
 def write_reports(rows: List[dict], work_root: str) -> List[str]:
     """results.csv, results.md and the plots; returns the written paths."""
     classes = [k for k in rows[0] if k.startswith('IoU.') and
                not k.endswith('_std')]
-    fields = ['method', 'scale', 'seeds', 'input', 'gflops', 'params_m',
-              'latency_ms', 'latency_iqr_ms', 'mIoU', 'mIoU_std', *classes,
-              'train_s']
+    fields = [*CSV_FIELDS, *classes, 'train_s']
     csv_path = osp.join(work_root, 'results.csv')
     with open(csv_path, 'w', newline='') as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction='ignore')
         writer.writeheader()
         for row in rows:
-            writer.writerow({
-                k: ('x'.join(map(str, row[k][-2:]))
-                    if k == 'input' and k in row else row.get(k, ''))
-                for k in fields
-            })
-    header = ['method', 'scale', 'input', 'GFLOPs', 'params (M)',
-              'CPU latency (ms)', 'mIoU (mean ± std)', 'seeds'] + [
-                  c[len('IoU.'):] for c in classes]
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    for row in rows:
-        size = row.get('input', [0, 0, 0])
-        cells = [
-            row['label'], 'HR' if row['method'] == 'teacher' else
-            f'×{row["scale"]:g}', f'{size[-2]}×{size[-1]}',
-            f'{row.get("gflops", float("nan")):.3f}',
-            f'{row.get("params_m", float("nan")):.2f}',
-            f'{row.get("latency_ms", float("nan")):.1f}',
-            f'{row["mIoU"]:.2f} ± {row["mIoU_std"]:.2f}', str(row['seeds'])
-        ] + [f'{row[c]:.2f}' for c in classes]
-        lines.append('| ' + ' | '.join(cells) + ' |')
+            writer.writerow(csv_row(row, classes))
+    lines = table_lines(rows)
+    threads = next((r['latency_threads'] for r in rows
+                    if r.get('latency_threads')), '?')
     md_path = osp.join(work_root, 'results.md')
     with open(md_path, 'w') as f:
         f.write('# Results (test split, best-on-val checkpoints)\n\n')
         f.write('\n'.join(lines) + '\n\n')
-        f.write('GFLOPs and latency: one image (batch 1) at the model\'s '
-                'input size, on this machine\'s CPU (median of repeated '
-                'forwards). Plots: plots/miou_vs_gflops.png, '
-                'plots/miou_vs_scale.png.\n')
+        f.write(TABLE_NOTES.format(threads=threads))
     print('\n'.join(lines))
     return [md_path, csv_path, *plot(rows, work_root)]
 
@@ -593,8 +877,8 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
         dodge = _dodge(i, len(methods), 0.04)
         ax.errorbar([r['gflops'] * dodge for r in pts],
                     [r['mIoU'] for r in pts],
-                    yerr=[r['mIoU_std'] for r in pts], fmt=markers[i % 10],
-                    capsize=3, label=LABELS.get(m, m))
+                    yerr=[r['mIoU_std'] or 0.0 for r in pts],
+                    fmt=markers[i % 10], capsize=3, label=LABELS.get(m, m))
     for r in teacher:
         if 'gflops' in r:
             ax.plot(r['gflops'], r['mIoU'], 'k*', markersize=12,
@@ -628,7 +912,7 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
         dodge = _dodge(i, len(methods), 0.03)  # equal scores stay visible
         ax.errorbar([r['scale'] * dodge for r in pts],
                     [r['mIoU'] for r in pts],
-                    yerr=[r['mIoU_std'] for r in pts],
+                    yerr=[r['mIoU_std'] or 0.0 for r in pts],
                     fmt='-' + markers[i % 10], capsize=3,
                     label=LABELS.get(m, m))
     for r in teacher:

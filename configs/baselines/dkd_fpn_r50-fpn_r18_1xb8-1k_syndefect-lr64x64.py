@@ -3,8 +3,9 @@
 # the discriminator is off.
 _base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py']
 # the logits (decode_head.conv_seg output, 5 classes, stride 4), per pixel:
-# the student's are upsampled bilinearly to the teacher's grid and the HR
-# labels ('gt') nearest-resized to it; ignored pixels (255) are skipped
+# the student's are upsampled bilinearly to the teacher's grid and each
+# cell takes the majority HR label ('gt') it covers; ignored pixels (255)
+# do not vote and all-ignored cells are skipped
 method_taps = dict(logits='decode_head.conv_seg')
 model = dict(
     discriminator=None,

@@ -1,7 +1,10 @@
 # LR-only baseline: ResNetV1c-18 + Semantic FPN sees the image at x0.5
 # (128 -> 64 px, area averaging) in training and testing; it learns from and
-# is scored against the HR 128x128 masks (logits/predictions are resized).
+# is scored against the HR 128x128 masks: its logit grid is resized to the
+# mask size in one bilinear step, in the loss (mmseg) and in prediction
+# (rkd_mm.LREncoderDecoder), so it is scored as it is trained.
 _base_ = [
     '../_base_/models/fpn_r18.py', '../_base_/datasets/synthetic_defect_lr.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_cpu_1k.py'
 ]
+model = dict(type='rkd_mm.LREncoderDecoder')

@@ -3,9 +3,10 @@
 # schedule, optimizer, teacher, student, warm-up) is the RKD config's; the
 # discriminator is off.
 _base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py']
-# the fused FPN-head feature (input of decode_head.conv_seg, 128 channels),
-# globally average-pooled to one embedding per image inside the loss
-method_taps = dict(feat=dict(module='decode_head.conv_seg', source='input'))
+# the fused FPN-head feature (128 channels, taken before the head's
+# Dropout2d so the student's has no dropout zeros), globally average-pooled
+# to one embedding per image inside the loss
+method_taps = dict(feat=dict(module='decode_head.dropout', source='input'))
 model = dict(
     discriminator=None,
     student_taps=dict(_delete_=True, **method_taps),

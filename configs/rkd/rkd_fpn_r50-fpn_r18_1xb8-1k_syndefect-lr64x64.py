@@ -17,9 +17,12 @@ student_config = '{{fileDirname}}/../baselines/defect_seg_r18_lr.py'
 # the newest best checkpoint of `python tools/train.py <teacher_config>`
 teacher_ckpt = 'work_dirs/defect_seg_r50_hr/best_mIoU_iter_*.pth'
 # the fused FPN-head feature (128 channels at stride 4 in both models) and
-# the logits
+# the logits. The feature is the input of the head's Dropout2d, not of
+# conv_seg: in training, conv_seg's input has ~10 % of its channels zeroed
+# by dropout while the frozen teacher (eval) has none, a cue that a
+# discriminator or a feature loss would learn instead of the features.
 taps = dict(
-    feat=dict(module='decode_head.conv_seg', source='input'),
+    feat=dict(module='decode_head.dropout', source='input'),
     logits='decode_head.conv_seg')
 
 model = dict(

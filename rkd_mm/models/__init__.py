@@ -7,11 +7,12 @@ from .losses import (AdversarialLoss, AttentionTransferLoss,
                      ChannelWiseDivergenceLoss, DecoupledKDLoss, FitNetLoss,
                      MMDLoss, PairwiseSimilarityLoss, RelationalKDLoss,
                      ResolutionAwareKDLoss)
+from .segmentors import LREncoderDecoder
 
 __all__ = [
     'ResolutionAwareDistiller', 'ConvConnector', 'LinearConnector',
     'FeatureDiscriminator', 'PatchDiscriminator', 'AdversarialLoss',
     'AttentionTransferLoss', 'ChannelWiseDivergenceLoss', 'DecoupledKDLoss',
     'FitNetLoss', 'MMDLoss', 'PairwiseSimilarityLoss', 'RelationalKDLoss',
-    'ResolutionAwareKDLoss'
+    'ResolutionAwareKDLoss', 'LREncoderDecoder'
 ]

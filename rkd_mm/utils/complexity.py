@@ -72,7 +72,8 @@ def _input_shape(cfg: Config, shape: Optional[Sequence[int]]):
 def distiller_complexity(cfg: Config,
                          shape: Optional[Sequence[int]] = None
                          ) -> Dict[str, dict]:
-    """Teacher at HR and student at LR of a distiller config."""
+    """Teacher at its input (HR, or ``teacher_scale_factor``) and student
+    at LR of a distiller config."""
     from rkd_mm.datasets.transforms import lr_size
     from rkd_mm.models.algorithms.resolution_aware_distiller import \
         resolve_model_cfg
@@ -84,4 +85,8 @@ def distiller_complexity(cfg: Config,
     teacher_cfg, _ = resolve_model_cfg(cfg.model.teacher, 'teacher')
     student_cfg, _ = resolve_model_cfg(cfg.model.student, 'student')
     lr = (hr[0], ) + lr_size(hr[1:], scale)
-    return dict(teacher=count(teacher_cfg, hr), student=count(student_cfg, lr))
+    # a teacher assistant sees its own LR view
+    t_scale = cfg.model.get('teacher_scale_factor')
+    t_in = hr if t_scale is None else (hr[0], ) + lr_size(hr[1:], t_scale)
+    return dict(teacher=count(teacher_cfg, t_in),
+                student=count(student_cfg, lr))

@@ -11,21 +11,26 @@ On a machine whose speed drifts (shared CPUs, other jobs), the models that
 are compared are timed *interleaved* round by round, so every round puts
 them under the same load and the per-round ratio stays meaningful.
 """
+import copy
+import hashlib
+import json
 import os
 import os.path as osp
 import platform
 import statistics
 import time
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import (Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import load_checkpoint
 from torch import nn
 
-from .complexity import distiller_complexity, is_distiller, model_complexity
+from .complexity import (count, distiller_complexity, is_distiller,
+                         model_complexity, test_input_shape)
 
 
 def time_interleaved(fns: Mapping[str, Callable[[], object]],
@@ -224,6 +229,137 @@ def benchmark_config(cfg: Config,
             flops_ratio=flops_ratio,
             speedup_vs_flops=float(median) / flops_ratio)
     return result
+
+
+# keys that only choose initial weights: they do not change the network a
+# timing runs (random weights), so two configs differing only there share
+# one measurement
+WEIGHT_INIT_KEYS = ('init_cfg', 'pretrained')
+
+
+def _plain(value):
+    """Nested dicts/lists of a (Config)Dict, tuples as lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def deployed_model(cfg: Config,
+                   shapes: Optional[Dict[str, Tuple[int, ...]]] = None
+                   ) -> Tuple[dict, Tuple[int, ...]]:
+    """The model a config deploys and its test input ``(C, H, W)``.
+
+    For a distiller: the student (``cfg_path`` resolved, overrides merged)
+    at LR, the HR test size times ``test_scale_factor`` (or
+    ``scale_factor``); for any other config: ``cfg.model`` at the test
+    pipeline's size. So an LR-only config and a distiller with the same
+    student at the same scale give the same pair.
+
+    Args:
+        cfg: A full config (model + test data).
+        shapes: Optional cache of test pipeline sizes, keyed by the
+            dumped test dataset config (building a dataset to read one
+            sample's size is the slow part when many configs share it).
+
+    Returns:
+        tuple: The model config as plain dicts/lists, and the input shape.
+    """
+    if is_distiller(cfg):
+        from rkd_mm.datasets.transforms import lr_size
+        from rkd_mm.models.algorithms.resolution_aware_distiller import \
+            resolve_model_cfg
+        scale = cfg.model.get('test_scale_factor') or cfg.model.scale_factor
+        if isinstance(scale, (list, tuple)):
+            raise ValueError('A multi-resolution distiller needs '
+                             'model.test_scale_factor to name one deployed '
+                             'input size.')
+        model_cfg, _ = resolve_model_cfg(cfg.model.student, 'student')
+        hr = _test_shape(cfg, shapes)
+        shape = (hr[0], ) + tuple(lr_size(hr[1:], scale))
+    else:
+        model_cfg, shape = cfg.model, _test_shape(cfg, shapes)
+    return _plain(model_cfg), tuple(int(s) for s in shape)
+
+
+def _test_shape(cfg: Config, shapes: Optional[dict]) -> Tuple[int, ...]:
+    if shapes is None:
+        return tuple(test_input_shape(cfg))
+    key = json.dumps([cfg.get('default_scope', 'mmseg'),
+                      _plain(cfg.test_dataloader.dataset)],
+                     sort_keys=True, default=str)
+    if key not in shapes:
+        shapes[key] = tuple(test_input_shape(cfg))
+    return shapes[key]
+
+
+def architecture_key(model_cfg: Mapping, input_shape: Sequence[int]) -> str:
+    """A short id of (architecture, input size) for grouping timings.
+
+    The SHA-1 (12 hex digits) of the model config dumped as sorted JSON,
+    without its weight-initialisation keys (:data:`WEIGHT_INIT_KEYS`), and
+    the input shape. Equal configs give equal ids, whatever the run, seed
+    or method that holds them.
+    """
+    def strip(value):
+        if isinstance(value, Mapping):
+            return {k: strip(v) for k, v in value.items()
+                    if k not in WEIGHT_INIT_KEYS}
+        if isinstance(value, (list, tuple)):
+            return [strip(v) for v in value]
+        return value
+
+    text = json.dumps(dict(model=strip(_plain(model_cfg)),
+                           input=[int(s) for s in input_shape]),
+                      sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def benchmark_models(models: Mapping[str, Tuple[Mapping, Sequence[int]]],
+                     batch_size: int = 1,
+                     warmup: int = 10,
+                     repeats: int = 50,
+                     default_scope: str = 'mmseg'
+                     ) -> Dict[str, Dict[str, object]]:
+    """Latency and FLOPs of several models in one interleaved session.
+
+    Every model is built (random weights) and fed a random normalised
+    input of its own shape; :func:`time_interleaved` then calls each once
+    per round, so all of them see the same machine load.
+
+    Args:
+        models: ``{name: (model config, (C, H, W))}``, e.g. from
+            :func:`deployed_model`.
+        batch_size: Images per forward.
+        warmup: Untimed rounds first.
+        repeats: Timed rounds.
+        default_scope: Registry scope to build the models in.
+
+    Returns:
+        dict: ``{name: latency_stats + input_shape, gflops, params}``.
+    """
+    from rkd_mm.registry import MODELS
+    if batch_size < 1:
+        raise ValueError(f'batch_size={batch_size} must be >= 1.')
+    init_default_scope(default_scope)
+    gen = torch.Generator().manual_seed(0)
+    fns, costs = {}, {}
+    for name, (model_cfg, shape) in models.items():
+        costs[name] = count(ConfigDict(copy.deepcopy(_plain(model_cfg))),
+                            tuple(shape))
+        net = MODELS.build(ConfigDict(copy.deepcopy(_plain(model_cfg))))
+        x = torch.randn((batch_size, ) + tuple(shape), generator=gen)
+        fns[name] = _forward_fn(net, x)
+    with torch.no_grad():
+        rounds = time_interleaved(fns, warmup, repeats)
+    return {
+        name: dict(latency_stats(times, batch_size),
+                   input_shape=[int(s) for s in models[name][1]],
+                   gflops=costs[name]['flops'] / 1e9,
+                   params=costs[name]['params'])
+        for name, times in rounds.items()
+    }
 
 
 def _forward_fn(net: nn.Module, x: torch.Tensor) -> Callable[[], object]:

@@ -89,6 +89,17 @@ def test_baseline_follows_the_rkd_protocol(method, scale):
     assert set(cfg.model.distill_losses) == METHODS[method]
 
 
+@pytest.mark.parametrize('scale', SCALES)
+def test_at_weighs_every_stage_with_the_authors_beta(scale):
+    """AttentionTransferLoss is the authors' at_loss (a mean over the grid),
+    which their code adds as beta * at_loss with beta = 1000 per stage."""
+    losses = load('at', scale).model.distill_losses
+    for name in METHODS['at']:
+        assert losses[name] == dict(type='rkd_mm.AttentionTransferLoss',
+                                    p=2.0, align='upsample_student',
+                                    loss_weight=1000.0), name
+
+
 @pytest.mark.parametrize('method,scale', CASES)
 def test_baseline_config_trains_one_step(method, scale,
                                          full_weight_iteration):

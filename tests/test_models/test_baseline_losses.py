@@ -187,14 +187,16 @@ def attention_ref(x, p):
 
 
 def at_ref(att_s, att_t):
-    """mean_n || a_s/|a_s| - a_t/|a_t| ||_2 on [n][h][w] maps."""
-    total = 0.0
+    """The authors' at_loss on [n][h][w] maps: the mean over samples and
+    locations of (a_s/|a_s| - a_t/|a_t|)^2."""
+    total, count = 0.0, 0
     for ms, mt in zip(att_s, att_t):
         vs, vt = flat(ms), flat(mt)
         ns, nt = math.sqrt(sum(v * v for v in vs)), \
             math.sqrt(sum(v * v for v in vt))
-        total += math.sqrt(sum((a / ns - b / nt)**2 for a, b in zip(vs, vt)))
-    return total / len(att_s)
+        total += sum((a / ns - b / nt)**2 for a, b in zip(vs, vt))
+        count += len(vs)
+    return total / count
 
 
 @pytest.mark.parametrize('p', [2.0, 1.0, 3.0])
@@ -220,6 +222,20 @@ def test_at_aligns_the_attention_maps(align):
         att_t = [m[0] for m in block_mean_ref([[m] for m in att_t], (2, 2))]
     loss = AttentionTransferLoss(align=align)(s, t)
     assert loss.item() == pytest.approx(at_ref(att_s, att_t), rel=1e-5)
+
+
+def test_at_is_the_mean_squared_difference_by_hand():
+    # p = 1, one channel, 1 x 2 maps: a_S = (3, 4) / 5, a_T = (4, 3) / 5, so
+    # the squared differences are 0.04 and 0.04 and their mean is 0.04 (the
+    # 2-norm of the difference would be 0.28)
+    s = torch.tensor([[[[3.0, -4.0]]]])
+    t = torch.tensor([[[[4.0, 3.0]]]])
+    assert AttentionTransferLoss(p=1.0)(s, t).item() == pytest.approx(
+        0.04, rel=1e-6)
+    # a second sample with equal maps halves the mean over the batch
+    s2, t2 = torch.cat([s, t]), torch.cat([t, t])
+    assert AttentionTransferLoss(p=1.0, loss_weight=1000.0)(
+        s2, t2).item() == pytest.approx(20.0, rel=1e-6)
 
 
 def test_at_zero_for_identical_or_rescaled_teacher_with_finite_grad():
@@ -365,6 +381,25 @@ def test_cwd_needs_same_channels():
 # ----------------------------------------------------------------------
 
 
+def block_majority_ref(labels, k, ignore_index=255):
+    """[n][H][W] labels -> [n][H/k][W/k]: the most frequent non-ignored label
+    of each k x k block (lowest label on ties; ignore_index if none)."""
+    out = []
+    for m in labels:
+        rows = []
+        for i in range(len(m) // k):
+            row = []
+            for j in range(len(m[0]) // k):
+                votes = [m[i * k + a][j * k + b] for a in range(k)
+                         for b in range(k)]
+                votes = [v for v in votes if v != ignore_index]
+                row.append(min(set(votes), key=lambda v: (-votes.count(v), v))
+                           if votes else ignore_index)
+            rows.append(row)
+        out.append(rows)
+    return out
+
+
 def dkd_row_ref(zs, zt, label, alpha, beta, tau):
     """(alpha TCKD + beta NCKD) tau^2 for one row of logits."""
     ps, pt = softmax(zs, tau), softmax(zt, tau)
@@ -409,12 +444,18 @@ def test_dkd_on_maps_resizes_and_skips_ignored_pixels():
     g = torch.Generator().manual_seed(3)
     gt = torch.randint(0, 4, (2, 8, 8), generator=g)
     gt[0, :4] = 255  # the top half of sample 0 (teacher rows 0-1)
+    gt[1, 0, 0] = 255  # one ignored pixel in a block, which the others win
+    labels = block_majority_ref(gt.tolist(), 2)  # 8 -> 4: 2 x 2 blocks
+    # the map is one where nearest resizing (each block's top-left pixel)
+    # would give other labels
+    assert any(labels[n][i][j] != int(gt[n, 2 * i, 2 * j])
+               for n in range(2) for i in range(4) for j in range(4))
     up = upsample_ref(s.tolist(), (4, 4))
     tl, rows = t.tolist(), []
     for n in range(2):
         for i in range(4):
             for j in range(4):
-                label = int(gt[n, 2 * i, 2 * j])  # nearest: 8 -> 4
+                label = labels[n][i][j]
                 if label == 255:
                     continue
                 rows.append(dkd_row_ref([up[n][c][i][j] for c in range(4)],

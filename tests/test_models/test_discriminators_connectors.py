@@ -36,3 +36,27 @@ def test_connectors_map_widths():
     out = conns(dict(c5=torch.randn(1, 4, 2, 2), logits=torch.ones(1, 3)))
     assert out['c5'].shape == (1, 6, 2, 2)
     assert torch.equal(out['logits'], torch.ones(1, 3))  # passed through
+
+
+def test_upsample_connector_is_a_learned_sub_pixel_upsampling():
+    from rkd_mm.models.connectors import UpsampleConnector
+    torch.manual_seed(0)
+    conn = UpsampleConnector(3, 2, scale=2)
+    x = torch.randn(1, 3, 2, 3)
+    out = conn(x)
+    assert out.shape == (1, 2, 4, 6)
+    w = conn.conv.weight[:, :, 0, 0]
+    b = conn.conv.bias
+    # HR cell (2i + a, 2j + b) of channel c is 1x1-conv output channel
+    # c * 4 + a * 2 + b at LR cell (i, j)
+    for c in range(2):
+        for i in range(2):
+            for j in range(3):
+                for a in range(2):
+                    for bb in range(2):
+                        k = c * 4 + a * 2 + bb
+                        ref = (w[k] * x[0, :, i, j]).sum() + b[k]
+                        assert out[0, c, 2 * i + a, 2 * j + bb].item() == \
+                            pytest.approx(ref.item(), abs=1e-6)
+    with pytest.raises(ValueError, match='integer'):
+        UpsampleConnector(3, 2, scale=1.5)

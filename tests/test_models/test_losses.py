@@ -199,20 +199,77 @@ def test_teacher_correct_gate_distils_only_where_the_teacher_is_right():
     kl = _kl_rows(t, s, 1.0)
     got = ResolutionAwareKDLoss(tau=1.0, gate='teacher_correct')(s, t, gt=gt)
     assert got.item() == pytest.approx(kl[0], rel=1e-6)
-    # on maps the label is resized (nearest) to the teacher's grid
+    # on maps each teacher cell takes the majority label of its 2 x 2 block
+    # of HR labels; no block's top-left pixel holds that label (the third
+    # block's is ignored), so nearest resizing would keep the other cells
     t4 = torch.zeros(1, 2, 2, 2)
     t4[0, 0] = 2.0  # teacher says class 0 everywhere
-    gt4 = torch.tensor([[[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1],
-                         [0, 0, 1, 1]]])
-    s4 = torch.zeros(1, 2, 2, 2)
+    gt4 = torch.tensor([[[1, 0, 0, 1],
+                         [0, 0, 1, 1],
+                         [255, 255, 1, 0],
+                         [255, 0, 0, 0]]])
+    # blocks: {1,0,0,0} -> 0 right; {0,1,1,1} -> 1 wrong;
+    # {255,255,255,0} -> 0 right (ignored pixels do not vote);
+    # {1,0,0,0} -> 0 right
+    s4 = torch.tensor([[[[0.0, 1.0], [2.0, -1.0]],
+                        [[0.5, 0.0], [0.0, 1.0]]]])
     rows_t = t4.permute(0, 2, 3, 1).reshape(-1, 2)
     rows_s = s4.permute(0, 2, 3, 1).reshape(-1, 2)
     kl4 = _kl_rows(rows_t, rows_s, 1.0)
-    expected = (kl4[0] + kl4[2]) / 2  # left column is right
-    got4 = ResolutionAwareKDLoss(tau=1.0, gate='teacher_correct')(
-        s4, t4, gt=gt4)
+    expected = (kl4[0] + kl4[2] + kl4[3]) / 3
+    gate = ResolutionAwareKDLoss(tau=1.0, gate='teacher_correct')
+    assert gate.correct_mask(t4, gt4).tolist() == [1.0, 0.0, 1.0, 1.0]
+    got4 = gate(s4, t4, gt=gt4)
     assert got4.item() == pytest.approx(expected, rel=1e-6)
+    assert gate(s4, t4, gt=gt4[:, None]).item() == pytest.approx(expected)
+    with pytest.raises(ValueError, match=r'labels must lie in \[0, 2\)'):
+        gate(s4, t4, gt=torch.full_like(gt4, 2))
     with pytest.raises(ValueError, match='needs gt'):
         ResolutionAwareKDLoss(gate='teacher_correct')(s, t)
     with pytest.raises(ValueError, match='gate'):
         ResolutionAwareKDLoss(gate='confident')
+
+
+def test_class_balanced_kd_averages_within_then_across_classes():
+    """L = tau^2 * mean over classes of the class's mean KL (by hand)."""
+    s = torch.tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0], [0.3, 0.1, 0.2],
+                      [2.0, 0.0, 1.0]])
+    t = torch.tensor([[2.0, 1.0, 0.0], [0.5, 0.5, 2.0], [1.0, 0.0, 0.0],
+                      [0.0, 3.0, 1.0]])
+    gt = torch.tensor([0, 0, 0, 2])
+    kl = _kl_rows(t, s, 2.0)
+    expected = 4.0 * ((kl[0] + kl[1] + kl[2]) / 3 + kl[3]) / 2
+    loss = ResolutionAwareKDLoss(tau=2.0, class_balance='gt')(s, t, gt=gt)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    # by the teacher's argmax: rows 0, 2 -> class 0; 1 -> 2; 3 -> 1
+    expected_t = 4.0 * ((kl[0] + kl[2]) / 2 + kl[1] + kl[3]) / 3
+    loss_t = ResolutionAwareKDLoss(tau=2.0, class_balance='teacher')(s, t)
+    assert loss_t.item() == pytest.approx(expected_t, rel=1e-6)
+    # ignored rows never count; gt is required for 'gt'
+    gt_ign = torch.tensor([0, 255, 0, 2])
+    expected_i = 4.0 * ((kl[0] + kl[2]) / 2 + kl[3]) / 2
+    assert ResolutionAwareKDLoss(tau=2.0, class_balance='gt')(
+        s, t, gt=gt_ign).item() == pytest.approx(expected_i, rel=1e-6)
+    with pytest.raises(ValueError, match='needs gt'):
+        ResolutionAwareKDLoss(class_balance='gt')(s, t)
+    with pytest.raises(ValueError, match='class_balance'):
+        ResolutionAwareKDLoss(class_balance='pixels')
+
+
+def test_class_balanced_kd_on_maps_uses_block_majority_and_detail():
+    """Maps: 2x2 teacher grid, 4x4 labels (majority [[0, 1], [1, 1]]),
+    detail weights (mean 1) multiply the KL inside each class."""
+    torch.manual_seed(0)
+    s, t = torch.randn(1, 3, 2, 2), torch.randn(1, 3, 2, 2)
+    t_lr = torch.randn(1, 3, 2, 2)
+    gt = torch.tensor([[[0, 0, 1, 1], [0, 1, 1, 0], [1, 1, 1, 1],
+                        [1, 0, 0, 1]]])
+    rows = lambda x: x.permute(0, 2, 3, 1).reshape(-1, 3)  # noqa: E731
+    kl = _kl_rows(rows(t), rows(s), 1.0)
+    loss_fn = ResolutionAwareKDLoss(tau=1.0, detail_weight=2.0,
+                                    class_balance='gt')
+    w = loss_fn.detail_weights(t, t_lr).tolist()
+    wkl = [a * b for a, b in zip(w, kl)]
+    expected = (wkl[0] + (wkl[1] + wkl[2] + wkl[3]) / 3) / 2
+    loss = loss_fn(s, t, preds_T_lr=t_lr, gt=gt)
+    assert loss.item() == pytest.approx(expected, rel=1e-5)

@@ -11,7 +11,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from conftest import REPO
+from conftest import REPO, TINY_LR, TINY_RKD, load_tiny
 
 TEACHER = f'{REPO}/configs/teachers/defect_seg_r50_hr.py'
 STUDENT = f'{REPO}/configs/baselines/defect_seg_r18_lr.py'
@@ -108,3 +108,89 @@ def test_lr_prediction_is_upsampled_to_the_hr_mask(config, lr):
     assert tuple(out.pred_sem_seg.data.shape) == (1, 128, 128)
     assert torch.equal(out.pred_sem_seg.data[0],
                        out.seg_logits.data.argmax(0))
+
+
+def _spatially_varying(model) -> None:
+    """Random weights whose predictions vary over the image: a 4-iteration
+    model predicts flat maps, which every resize path scores alike."""
+    torch.manual_seed(3)
+    head = model.decode_head
+    torch.nn.init.normal_(head.conv_seg.weight, std=3.0)
+    torch.nn.init.normal_(head.conv_seg.bias, std=0.5)
+
+
+def _predictions(model, batch):
+    model.eval()
+    with torch.no_grad():
+        out = model.test_step(batch)
+    return (torch.stack([o.seg_logits.data for o in out]),
+            torch.stack([o.pred_sem_seg.data[0] for o in out]))
+
+
+def test_one_scoring_path_for_lr_only_distiller_and_extracted_student(
+        tiny_data_root, tiny_teacher_ckpt):
+    """The same student weights give the same per-pixel predictions in the
+    LR-only config (LRDownsample pipeline), inside the distiller (HR
+    pipeline, LR view made in the model) and as an extracted student; and
+    these are the one-step (grid -> label size) predictions the loss
+    trains, not mmseg's two-step ones (grid -> LR size -> HR size)."""
+    from mmengine.runner import Runner
+
+    from rkd_mm.models.algorithms.resolution_aware_distiller import \
+        split_student_state
+    from rkd_mm.models.segmentors import LREncoderDecoder
+    lr_cfg = load_tiny(TINY_LR, tiny_data_root, '/tmp/unused')
+    rkd_cfg = load_tiny(TINY_RKD, tiny_data_root, '/tmp/unused')
+    rkd_cfg.model.teacher_ckpt = tiny_teacher_ckpt
+    lr_batch = next(iter(Runner.build_dataloader(lr_cfg.test_dataloader)))
+    hr_batch = next(iter(Runner.build_dataloader(rkd_cfg.test_dataloader)))
+
+    student = MODELS.build(lr_cfg.model)
+    assert isinstance(student, LREncoderDecoder)
+    _spatially_varying(student)
+    distiller = MODELS.build(rkd_cfg.model)
+    distiller.student.load_state_dict(student.state_dict(), strict=True)
+    extracted = MODELS.build(lr_cfg.model)
+    state, _ = split_student_state(distiller.state_dict())
+    extracted.load_state_dict(state, strict=True)
+
+    logits, pred = _predictions(student, lr_batch)
+    d_logits, d_pred = _predictions(distiller, hr_batch)
+    e_logits, e_pred = _predictions(extracted, lr_batch)
+    size = tuple(hr_batch['data_samples'][0].gt_sem_seg.shape)
+    assert tuple(pred.shape[-2:]) == size
+    # non-trivial: several classes, and each map varies over the image
+    assert len(pred.unique()) >= 2
+    assert all(len(p.unique()) >= 2 for p in pred)
+    assert torch.equal(pred, d_pred) and torch.equal(pred, e_pred)
+    torch.testing.assert_close(logits, d_logits, rtol=0, atol=1e-5)
+    torch.testing.assert_close(logits, e_logits, rtol=0, atol=0)
+
+    # the loss's resize: the logit grid straight to the label size
+    student.eval()
+    with torch.no_grad():
+        data = student.data_preprocessor(lr_batch, False)
+        grid = student._forward(data['inputs'])
+    one_step = torch.nn.functional.interpolate(
+        grid, size=size, mode='bilinear', align_corners=False)
+    torch.testing.assert_close(logits, one_step, rtol=0, atol=1e-6)
+    # stock mmseg (two resizes) predicts other pixels: the test can fail
+    stock_cfg = lr_cfg.model.copy()
+    stock_cfg.type = 'EncoderDecoder'
+    stock = MODELS.build(stock_cfg)
+    stock.load_state_dict(student.state_dict())
+    _, stock_pred = _predictions(stock, lr_batch)
+    assert not torch.equal(stock_pred, pred)
+
+
+def test_lr_encoder_decoder_refuses_padding_and_sliding():
+    cfg = Config.fromfile(STUDENT)
+    model = MODELS.build(cfg.model)
+    model.eval()
+    batch = model.data_preprocessor(_batch(1, 16, 32), False)
+    batch['data_samples'][0].set_metainfo(dict(padding_size=[0, 2, 0, 0]))
+    with pytest.raises(ValueError, match='size_divisor=1'):
+        model.predict(batch['inputs'], batch['data_samples'])
+    model.test_cfg = dict(mode='slide', crop_size=(8, 8), stride=(4, 4))
+    with pytest.raises(ValueError, match="mode='whole'"):
+        model.predict(batch['inputs'], batch['data_samples'])

@@ -1,7 +1,6 @@
 """tools/analysis_tools/{benchmark,resolution_sweep,visualize_predictions}
 and rkd_mm.utils.latency, on the tiny configs (in-process, for speed)."""
 import csv
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -14,18 +13,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import REPO, TINY_HR, TINY_LR, TINY_RKD, data_root_options
+from conftest import (TINY_HR, TINY_LR, TINY_RKD, data_root_options,
+                      load_tool)
 from rkd_mm.utils.latency import (build_eval_model, latency_stats,
                                   time_interleaved)
 
 
-def load_tool(name: str):
+def analysis_tool(name: str):
     """Import tools/analysis_tools/<name>.py as a module."""
-    path = osp.join(REPO, 'tools', 'analysis_tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'analysis_tools/{name}.py')
 
 
 @pytest.fixture(scope='module')
@@ -80,7 +76,7 @@ def test_time_interleaved_warms_up_then_alternates():
 def test_benchmark_distiller_times_teacher_at_hr_student_at_lr(
         tiny_data_root, tmp_path):
     out = str(tmp_path / 'bench.json')
-    load_tool('benchmark').main([
+    analysis_tool('benchmark').main([
         TINY_RKD, '--warmup', '1', '--repeats', '3', '--batch-size', '2',
         '--threads', '1', '--out', out, '--cfg-options',
         *data_root_options(tiny_data_root)
@@ -111,7 +107,7 @@ def test_benchmark_distiller_times_teacher_at_hr_student_at_lr(
 
 def test_benchmark_plain_config_loads_the_checkpoint(tiny_data_root, ckpts,
                                                      tmp_path):
-    bench = load_tool('benchmark')
+    bench = analysis_tool('benchmark')
     result = bench.main([
         TINY_LR, ckpts['lr_only'], '--warmup', '0', '--repeats', '2',
         '--cfg-options', *data_root_options(tiny_data_root)
@@ -130,7 +126,7 @@ def test_benchmark_plain_config_loads_the_checkpoint(tiny_data_root, ckpts,
 
 def test_resolution_sweep_writes_one_row_per_scale(tiny_data_root, ckpts,
                                                    tmp_path):
-    sweep = load_tool('resolution_sweep')
+    sweep = analysis_tool('resolution_sweep')
     scales = ['0.25', '0.5']
     lr_csv, rkd_csv = str(tmp_path / 'lr.csv'), str(tmp_path / 'rkd.csv')
     lr_rows = sweep.main([
@@ -162,7 +158,7 @@ def test_resolution_sweep_writes_one_row_per_scale(tiny_data_root, ckpts,
 
 
 def test_resolution_sweep_explains_a_config_without_a_scale(ckpts):
-    sweep = load_tool('resolution_sweep')
+    sweep = analysis_tool('resolution_sweep')
     # the runner loads non-strictly: a checkpoint of the other kind of
     # model is refused before it could be scored with random weights
     with pytest.raises(SystemExit, match='extract the student'):
@@ -181,7 +177,7 @@ def test_resolution_sweep_explains_a_config_without_a_scale(ckpts):
 
 def test_visualize_writes_one_png_per_image_with_all_panels(
         tiny_data_root, ckpts, tmp_path):
-    vis = load_tool('visualize_predictions')
+    vis = analysis_tool('visualize_predictions')
     size = 64  # the tiny data are 64x64: panels are not resized
     options = data_root_options(tiny_data_root)
     paths = vis.main([
@@ -221,7 +217,7 @@ def test_visualize_writes_one_png_per_image_with_all_panels(
 
 
 def test_visualize_refuses_a_missing_checkpoint(tmp_path):
-    vis = load_tool('visualize_predictions')
+    vis = analysis_tool('visualize_predictions')
     with pytest.raises(SystemExit, match='not found'):
         vis.main(['--teacher', TINY_HR, str(tmp_path / 'none.pth'),
                   '--out-dir', str(tmp_path)])

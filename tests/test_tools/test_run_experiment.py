@@ -1,24 +1,18 @@
-"""tools/run_experiment.py: the plan's configs, and a tiny end-to-end run."""
+"""tools/run_experiment.py: the plan's configs, latency grouping, and a
+tiny end-to-end run (statistics: test_run_experiment_stats.py)."""
 import csv
-import importlib.util
+import json
 import os
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO, TINY_LR, TINY_RKD, data_root_options, run_tool
+from conftest import (REPO, TINY_LR, TINY_RKD, data_root_options,
+                      load_tool, run_tool)
 
 
-def _load_runner():
-    spec = importlib.util.spec_from_file_location(
-        'run_experiment', osp.join(REPO, 'tools', 'run_experiment.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-runner = _load_runner()
+runner = load_tool('run_experiment.py')
 
 
 def test_set_lr_scale_changes_every_lr_step_and_refuses_hr_configs():
@@ -102,10 +96,24 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
         rows = list(csv.DictReader(f))
     assert [r['method'] for r in rows] == ['teacher', 'lr_only', 'kd']
     for row in rows:
-        assert 0.0 <= float(row['mIoU']) <= 100.0
+        assert row['metric'] == 'mIoU' and row['n'] == '1'
+        assert 0.0 <= float(row['mean']) <= 100.0 and row['std'] == ''
         assert float(row['gflops']) > 0 and float(row['latency_ms']) > 0
+    teacher_row, lr_row, kd_row = rows
+    # one seed: the single paired difference, no interval
+    assert float(kd_row['diff_mean']) == pytest.approx(
+        float(kd_row['mean']) - float(lr_row['mean']))
+    assert kd_row['diff_lo'] == '' and kd_row['diff_n'] == '1'
+    # one architecture, one latency: LR-only and KD deploy the same student
+    # at the same size, measured once in the teacher's session
+    assert lr_row['latency_ms'] == kd_row['latency_ms']
+    assert lr_row['input'] == kd_row['input'] == '32x32'
+    assert teacher_row['input'] == '64x64'
+    cost = json.load(open(osp.join(work, 'cost.json')))
+    assert len(cost['models']) == 2 and cost['session']['repeats'] == 3
     table = open(osp.join(work, 'results.md')).read()
     assert 'KD (Hinton)' in table and 'LR-only' in table
+    assert '1 seed (indication)' in table and '(1 seed)' in table
     for name in ('miou_vs_gflops.png', 'miou_vs_scale.png'):
         with open(osp.join(work, 'plots', name), 'rb') as f:
             assert f.read(8) == b'\x89PNG\r\n\x1a\n'
@@ -116,6 +124,7 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
     second = run_tool(cmd)
     assert second.stdout.count('finished earlier, skipped') == 3
     assert 'training' not in second.stdout
+    assert 'measuring CPU latency' not in second.stdout  # cost.json reused
     assert [os.stat(p).st_mtime_ns for p in results] == stamps
     # another schedule in the same work dir would mix protocols in one
     # table: refused, naming the change and the fix, nothing rewritten
@@ -153,3 +162,108 @@ def test_progress_eta_uses_same_method_else_longest_known(tmp_path):
     line = progress.line(kd, 100, 400, '0:05:00', 75.0)
     # KD projects 75 / 100 * 400 = 300 s, so RKD is put at 300 s: 5 + 5 min
     assert line.endswith('run ETA 0:05:00, all runs ETA ~0:10:00')
+
+
+def test_latency_plan_measures_one_model_per_architecture_and_size(
+        tiny_data_root, tmp_path):
+    args = runner.parse_args([
+        TINY_RKD, '--scales', '0.5', '0.25', '--methods', 'lr_only', 'kd',
+        'rkd', '--seeds', '0', '1', '--work-dir', str(tmp_path),
+        '--cfg-options', *data_root_options(tiny_data_root)
+    ])
+    teacher, students = runner.build_plan(args)
+    runs = [teacher, *students]
+    assert runner.latency_plan(runs) == ({}, {})  # nothing finished
+    for run in runs:  # as execute() leaves them
+        os.makedirs(run.dir)
+        run.cfg.dump(run.config_file)
+        with open(run.result_file, 'w') as f:
+            f.write('{}')
+    models, cells = runner.latency_plan(runs)
+    # teacher at HR, the one student at x0.5 and at x0.25: three timings
+    # for seven (method, scale) cells
+    assert len(models) == 3 and len(cells) == 7
+    for scale, size in ((0.5, 32), (0.25, 16)):
+        keys = {cells[(m, scale)] for m in ('lr_only', 'kd', 'rkd')}
+        assert len(keys) == 1
+        assert models[keys.pop()][1] == (3, size, size)
+    assert models[cells[('teacher', 1.0)]][1] == (3, 64, 64)
+    assert cells[('kd', 0.5)] != cells[('kd', 0.25)]
+
+
+def test_architecture_key_ignores_weight_init_only():
+    from rkd_mm.utils.latency import architecture_key
+    student = Config.fromfile(TINY_LR).model
+    key = architecture_key(student, (3, 32, 32))
+    other = student.copy()
+    other.backbone = dict(student.backbone, init_cfg=dict(
+        type='Pretrained', checkpoint='x.pth'))
+    assert architecture_key(other, [3, 32, 32]) == key
+    assert architecture_key(student, (3, 16, 16)) != key
+    deeper = student.copy()
+    deeper.backbone = dict(student.backbone, depth=34)
+    assert architecture_key(deeper, (3, 32, 32)) != key
+
+
+def _fake_stats(ms):
+    return dict(median_ms=ms, iqr_ms=0.1, input_shape=[3, 8, 8], gflops=0.1,
+                params=1000)
+
+
+def test_cost_table_times_all_models_in_one_session(tmp_path, monkeypatch):
+    """Every row takes its model's number; the cache is reused only when it
+    holds all models, else all are measured again together."""
+    import rkd_mm.utils.latency as latency
+    runs = [runner.Run(f'{m}_x0.5_s{s}', m, 0.5, s, None, str(tmp_path))
+            for m in ('lr_only', 'kd', 'rkd') for s in (0, 1)]
+    keys = {'lr_only': 'aaa', 'kd': 'aaa', 'rkd': 'aaa'}
+    sessions = []
+
+    def plan(runs):
+        cells = {(r.method, r.scale): keys[r.method] for r in runs}
+        return {k: ({}, (3, 8, 8)) for k in cells.values()}, cells
+
+    def measure(models, **kwargs):
+        sessions.append(sorted(models))
+        return {k: _fake_stats(7.3 + len(sessions)) for k in models}
+
+    monkeypatch.setattr(runner, 'latency_plan', plan)
+    monkeypatch.setattr(latency, 'benchmark_models', measure)
+    costs = runner.cost_table(runs, str(tmp_path), repeats=5)
+    assert sessions == [['aaa']]
+    assert {c['latency_ms'] for c in costs.values()} == {8.3}
+    assert runner.cost_table(runs, str(tmp_path), 5) == costs  # cached
+    assert len(sessions) == 1
+    cached = json.load(open(tmp_path / 'cost.json'))
+    assert cached['models']['aaa']['used_by'] == [
+        'kd@0.5', 'lr_only@0.5', 'rkd@0.5']
+    # a new architecture: everything is timed again, in one session
+    keys['rkd'] = 'bbb'
+    costs = runner.cost_table(runs, str(tmp_path), 5)
+    assert sessions[-1] == ['aaa', 'bbb']
+    assert costs['lr_only@0.5']['latency_ms'] == costs['rkd@0.5'][
+        'latency_ms'] == 9.3
+    # other timing settings: timed again
+    runner.cost_table(runs, str(tmp_path), 7)
+    assert len(sessions) == 3
+
+
+def test_plan_transplants_the_dense_crkd_recipe_at_any_scale(tmp_path):
+    from mmengine.registry import init_default_scope
+
+    from rkd_mm.registry import MODELS
+    args = runner.parse_args([
+        osp.join(REPO, 'configs', 'rkd', 'defect_seg_r50_to_r18_lr.py'),
+        '--scales', '0.25', '--methods', 'rkd_dense', '--work-dir',
+        str(tmp_path)
+    ])
+    _, runs = runner.build_plan(args)
+    cfg = runs[0].cfg
+    assert runs[0].name == 'rkd_dense_x0.25_s0'
+    assert cfg.model.distill_losses.loss_pair.type == \
+        'rkd_mm.PixelAffinityLoss'
+    init_default_scope('mmseg')
+    cfg.model.teacher_ckpt = None
+    model = MODELS.build(cfg.model)
+    # the x0.5 recipe's connector follows the run's scale: 8x8 -> 32x32
+    assert model.connectors['feat'].scale == 4

@@ -115,10 +115,12 @@ class LRDownsample(BaseTransform):
     """Make the LR view: downscale ``img`` only, keep the HR label map.
 
     The label map stays at HR on purpose: the LR network's logits are resized
-    to the label size in the loss (as mmseg decode heads do) and its
-    predictions to ``ori_shape`` at test time (``EncoderDecoder.
-    postprocess_result``), so an LR model is trained and scored against the
-    very same HR masks as the HR teacher. Place it after the geometric
+    to the label size in the loss (as mmseg decode heads do) and, with
+    :class:`~rkd_mm.models.segmentors.LREncoderDecoder`, its predictions to
+    ``ori_shape`` in the same single step, so an LR model is trained and
+    scored against the very same HR masks as the HR teacher. (Stock
+    ``EncoderDecoder`` would resize them twice: to ``img_shape``, the LR
+    size, then to ``ori_shape``.) Place it after the geometric
     augmentations (crop, flip) and before ``PackSegInputs``.
 
     Required keys: ``img``. Modified keys: ``img``, ``img_shape``.

@@ -110,7 +110,8 @@ class TeacherCacheHook(Hook):
         s = cache.stats()
         where = cache.directory or 'memory only'
         print_log(f'teacher-output cache: {s["hits"]} of {s["lookups"]} '
-                  f'samples read ({100 * s["hit_rate"]:.1f} %), '
+                  f'samples read ({100 * s["hit_rate"]:.1f} %; '
+                  f'{s["tap_hits"]} of {s["tap_lookups"]} sample taps), '
                   f'{s["memory_entries"]} entries in memory '
                   f'({s["memory_gb"]:.2f} GiB); {where}.',
                   logger='current', level=logging.INFO)

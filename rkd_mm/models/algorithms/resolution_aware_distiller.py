@@ -67,11 +67,23 @@ class ResolutionAwareDistiller(BaseModel):
             student for several resolutions).
         test_scale_factor: Ratio for validation/testing; defaults to
             ``scale_factor`` (required when that is a list).
+        teacher_scale_factor: The teacher's own input ratio; ``None`` (the
+            default) gives it the HR batch. Set it for a *teacher
+            assistant* (Mirzadeh et al., AAAI 2020): e.g. a trained x0.5
+            student (its config as ``teacher``, its checkpoint as
+            ``teacher_ckpt``) teaching a x0.25 student sees the x0.5 view
+            of each batch, made with the same LR op. ``@lr`` taps then come
+            from the student's view upsampled to the teacher's input size.
         lr_resize: The LR op; only ``'area'``.
         student_taps: ``{name: tap}`` recorded on the student (see
             :class:`FeatureRecorder`).
         teacher_taps: ``{name: tap}`` recorded on the teacher.
-        connectors: ``{student tap: connector config}``.
+        connectors: ``{student tap: connector config}``. A connector's
+            ``scale='auto'`` (e.g. ``rkd_mm.UpsampleConnector``) becomes the
+            teacher's input size over the student's (2 at x0.5, 4 at x0.25
+            with an HR teacher), the factor between their tap grids when
+            both taps have the same stride; so a config at another LR scale
+            changes only ``scale_factor``.
         distill_losses: ``{name: loss config}``; logged as
             ``distill.<name>``. A loss set to ``None`` is switched off (its
             ``loss_inputs`` entry is then ignored).
@@ -110,6 +122,7 @@ class ResolutionAwareDistiller(BaseModel):
                  teacher_config: Optional[str] = None,
                  scale_factor: Union[float, Sequence[float]] = 0.5,
                  test_scale_factor: Optional[float] = None,
+                 teacher_scale_factor: Optional[float] = None,
                  lr_resize: str = 'area',
                  student_taps: Optional[Dict[str, object]] = None,
                  teacher_taps: Optional[Dict[str, object]] = None,
@@ -150,6 +163,9 @@ class ResolutionAwareDistiller(BaseModel):
             test_scale_factor = self.scale_factors[0]
         self.test_scale_factor = check_scale_factor(
             test_scale_factor, 'test_scale_factor')
+        self.teacher_scale_factor = None if teacher_scale_factor is None \
+            else check_scale_factor(teacher_scale_factor,
+                                    'teacher_scale_factor')
         if lr_resize != 'area':
             raise ValueError(f"lr_resize={lr_resize!r}: only 'area' (the LR "
                              'pipeline op, rkd_mm.LRDownsample) exists.')
@@ -157,7 +173,8 @@ class ResolutionAwareDistiller(BaseModel):
 
         self.student_taps = dict(student_taps or {})
         self.teacher_taps = dict(teacher_taps or {})
-        self.connectors = ConnectorDict(connectors)
+        self.connectors = ConnectorDict(self._resolve_auto_scales(
+            connectors))
         # a loss set to None is switched off (ablations by inheritance)
         enabled = {name: cfg for name, cfg in (distill_losses or {}).items()
                    if cfg is not None}
@@ -201,6 +218,34 @@ class ResolutionAwareDistiller(BaseModel):
         if not scales:
             raise ValueError('scale_factor must not be an empty list.')
         return [check_scale_factor(s, 'scale_factor') for s in scales]
+
+    def _resolve_auto_scales(self, connectors: Optional[Dict[str, dict]]
+                             ) -> Optional[Dict[str, dict]]:
+        """Connector configs with ``scale='auto'`` set to the teacher's
+        input size over the student's."""
+        if not connectors:
+            return connectors
+        out = {}
+        for name, cfg in connectors.items():
+            cfg = dict(cfg)
+            if cfg.get('scale') == 'auto':
+                if len(self.scale_factors) > 1:
+                    raise ValueError(
+                        f"connector {name!r}: scale='auto' needs one "
+                        f'scale_factor, got {self.scale_factors}; give the '
+                        'connector an explicit scale.')
+                ratio = (self.teacher_scale_factor or 1.0) / \
+                    self.scale_factors[0]
+                if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
+                    raise ValueError(
+                        f"connector {name!r}: scale='auto' gives the "
+                        f'non-integer factor {ratio:g} (teacher input '
+                        f'{self.teacher_scale_factor or 1.0:g} over student '
+                        f'{self.scale_factors[0]:g}); give an explicit '
+                        'integer scale or choose scales whose ratio is one.')
+                cfg['scale'] = int(round(ratio))
+            out[name] = cfg
+        return out
 
     def _validate_wiring(self) -> None:
         """Every loss input, connector and the disc tap names a real tap."""
@@ -258,6 +303,13 @@ class ResolutionAwareDistiller(BaseModel):
         checkpoint = _load_checkpoint(ckpt, map_location='cpu')
         state = checkpoint.get('state_dict', checkpoint)
         own = self.teacher.state_dict()
+        if set(state) != set(own) and any(
+                k.startswith('student.') for k in state):
+            # a distiller's checkpoint (e.g. the x0.5 student as a teacher
+            # assistant): its student is the teacher
+            state, _ = split_student_state(state)
+            print_log(f'teacher_ckpt {ckpt} is a distiller checkpoint: its '
+                      'student becomes the teacher.', logger='current')
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}'
@@ -305,6 +357,13 @@ class ResolutionAwareDistiller(BaseModel):
             tap[:-len(LR_SUFFIX)] for args in self.loss_inputs.values()
             for tap in args.values() if tap.endswith(LR_SUFFIX)})
 
+    def teacher_view(self, hr: torch.Tensor) -> torch.Tensor:
+        """The teacher's input: the HR batch, or its LR view at
+        ``teacher_scale_factor`` (a teacher assistant)."""
+        if self.teacher_scale_factor is None:
+            return hr
+        return self.lr_view(hr, self.teacher_scale_factor)
+
     def _run_teacher(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         self.teacher_recorder.clear()
         self.teacher._forward(x)
@@ -316,11 +375,13 @@ class ResolutionAwareDistiller(BaseModel):
                         ) -> Dict[str, torch.Tensor]:
         """Run the frozen teacher; return its taps (``@lr`` ones from LR).
 
-        With ``teacher_cache``, cached samples are read instead (every
-        teacher tap, and the ``@lr`` taps that a loss takes) and the
-        teacher runs on the missing ones only.
+        The teacher sees :meth:`teacher_view` of ``hr`` (the HR batch itself
+        unless it is a teacher assistant). With ``teacher_cache``, cached
+        samples are read instead (every teacher tap, and the ``@lr`` taps
+        that a loss takes) and the teacher runs on the missing ones only.
         """
         self.teacher.eval()
+        hr = self.teacher_view(hr)
         up = None
         if lr is not None and self._needs_teacher_lr():
             up = nn.functional.interpolate(
@@ -467,13 +528,21 @@ class ResolutionAwareDistiller(BaseModel):
             if self.discriminator is not None:
                 disc = _unwrap(self.discriminator)
                 disc.requires_grad_(False)
-                pred = disc(student_out[self.disc_tap])
-                losses['distill.loss_adv'] = self.warmup_factor() * \
-                    self.adv_loss(pred, True, is_disc=False)
+                losses['distill.loss_adv'] = self.student_adv_loss(
+                    student_out)
                 disc.requires_grad_(True)
         loss, log_vars = self.parse_losses(losses)
         optim_wrapper.update_params(loss)
         return log_vars
+
+    def student_adv_loss(self, student_out: Dict[str, torch.Tensor]
+                         ) -> torch.Tensor:
+        """The student's adversarial term (``distill.loss_adv``): the
+        discriminator's judgement of the student tap, labelled real, at the
+        warmed-up weight. The caller freezes the discriminator."""
+        pred = _unwrap(self.discriminator)(student_out[self.disc_tap])
+        return self.warmup_factor() * self.adv_loss(pred, True,
+                                                    is_disc=False)
 
     # ------------------------------------------------------------------
     # inference: the student on the LR view
@@ -500,8 +569,9 @@ class ResolutionAwareDistiller(BaseModel):
 
     @torch.no_grad()
     def teacher_predict(self, inputs: torch.Tensor, data_samples):
-        """The teacher's predictions on the HR batch (for teacher/mIoU)."""
-        return self.teacher.predict(inputs, data_samples)
+        """The teacher's predictions on its view of the HR batch (for
+        teacher/mIoU)."""
+        return self.teacher.predict(self.teacher_view(inputs), data_samples)
 
 
 def resolve_model_cfg(cfg: dict, role: str) -> Tuple[dict, Optional[str]]:

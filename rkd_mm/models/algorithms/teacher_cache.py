@@ -1,20 +1,28 @@
 """Content-addressed cache of a frozen teacher's recorded outputs."""
 import hashlib
+import importlib
 import json
 import logging
 import os
 import os.path as osp
+import re
 import tempfile
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from .feature_recorder import FeatureRecorder
+
 # bump when the entry layout or the key/namespace recipe changes: old
 # entries then sit in other namespaces and are never read
-CACHE_FORMAT = 'rkd_mm.teacher_cache/1'
+CACHE_FORMAT = 'rkd_mm.teacher_cache/2'
 DTYPES = {'float32': torch.float32, 'float16': torch.float16}
+# packages whose version is part of the namespace: an upgrade of any of them
+# (kernels, the model code, the project's own ops) never reads old numbers
+VERSIONED_PACKAGES = ('torch', 'numpy', 'mmengine', 'mmcv', 'mmseg',
+                      'rkd_mm')
 Runner = Callable[[torch.Tensor], Dict[str, Any]]
 
 
@@ -25,20 +33,33 @@ class TeacherOutputCache:
     eval mode, its output for one sample does not depend on the rest of the
     batch. With a finite augmentation set (flips) every training image
     variant recurs, so its taps can be computed once and reused, within a
-    run and across the runs that share the teacher.
+    run and across the runs, methods and seeds that share the teacher.
 
-    *Content-addressed.* An entry's key is a BLAKE2b hash of the exact
-    tensor the teacher gets (one sample of the preprocessed batch, or of
-    the LR view upsampled for ``@lr`` taps: each LR ratio gives other
-    bytes, hence other keys) and of the tap names stored. The entries live
-    in a *namespace* directory named by a hash of everything else that
-    decides the outputs: the teacher's weights (its loaded ``state_dict``,
-    hashed once per run, so a copied or renamed checkpoint shares the
-    namespace and a changed one never does), its model config, the tap
-    specs (module paths), the stored dtype, and the numerics (device type,
-    torch version, CPU threads). A changed image, pipeline, teacher or tap
-    therefore gives keys that were never written: a stale entry cannot be
-    read.
+    *Content-addressed, per tap.* An entry is one tap of one sample. The
+    sample's key is a BLAKE2b hash of the exact tensor the teacher gets
+    (one sample of the preprocessed batch, or of the LR view upsampled for
+    ``@lr`` taps: each LR ratio gives other bytes, hence other keys). The
+    tap is identified by its *spec* (module path, ``source``, ``index``),
+    not by its name: a KD run's ``logits`` reads what an RKD run stored
+    under its own ``logits`` when both tap the same module, and two configs
+    that call different modules ``feat`` never meet. Each tap is stored
+    and read on its own, so a run that needs a tap nobody stored yet runs
+    the teacher for those samples and adds that tap only; the taps already
+    stored are returned as stored (bit-identical to a fresh forward on the
+    CPU, see below) and never rewritten.
+
+    *Namespace.* Entries live in a namespace directory named by a hash of
+    everything else that decides the outputs: the teacher's weights (its
+    loaded ``state_dict``, hashed once per run, so a copied or renamed
+    checkpoint shares the namespace and a changed one never does), its
+    model config, the stored dtype, the numerics (device type; on the CPU
+    the thread count, ATen's CPU capability and the float32 matmul
+    precision; on a GPU the CUDA and cuDNN versions, the device name and
+    the TF32 switches) and the versions of :data:`VERSIONED_PACKAGES`. A
+    changed image, pipeline, teacher, tap or library therefore gives keys
+    that were never written: a stale entry cannot be read. ``meta.json``
+    in the namespace holds that description, ``tap.json`` in each tap
+    directory the tap's spec.
 
     *Exact reuse.* The teacher runs on the missing samples as one batch,
     padded to two samples when only one is missing: PyTorch's CPU kernels
@@ -52,12 +73,16 @@ class TeacherOutputCache:
     on which batch first met each sample at that level. Returned taps are
     always the stored ones, so a cold and a warm cache agree exactly.
 
-    *Storage.* One ``torch.save`` file per entry (a dict of tensors,
-    loadable with ``weights_only=True``), written atomically (temporary
-    file + ``os.replace``), so processes and DDP ranks can share a
-    directory. Entries are also kept in memory up to ``max_memory_gb``
-    (first come, first kept: the sampler draws variants uniformly, so
-    evicting would not raise the hit rate).
+    *Storage.* ``<cache_dir>/<namespace>/<tap>/<key[:2]>/<key>.pt``: one
+    ``torch.save`` file per sample and tap (the tap's tensor, or tuple of
+    tensors; loadable with ``weights_only=True``). Files are written to a
+    temporary name in the same directory and renamed (``os.replace``,
+    atomic), so processes and DDP ranks can share a directory and a reader
+    sees a whole file or none; two writers of one entry write the same
+    bytes (on the CPU) and the last rename wins. An unreadable file is a
+    miss (warned once) and is rewritten. Entries are also kept in memory
+    up to ``max_memory_gb`` (first come, first kept: the sampler draws
+    variants uniformly, so evicting would not raise the hit rate).
 
     Args:
         cache_dir: Root directory shared by runs; ``None`` keeps entries in
@@ -86,10 +111,15 @@ class TeacherOutputCache:
         self.max_memory_bytes = int(max_memory_gb * 2**30)
         self.namespace: Optional[str] = None
         self.directory: Optional[str] = None
-        self.memory: Dict[str, Dict[str, Any]] = {}
+        self.description: Optional[dict] = None
+        self.taps: Dict[str, str] = {}  # tap name -> tap id (its spec)
+        # (tap id, sample key) -> the tap's value for that sample
+        self.memory: Dict[Tuple[str, str], Any] = {}
         self.memory_bytes = 0
-        self.hits = 0
+        self.hits = 0  # samples whose every asked tap was stored
         self.lookups = 0
+        self.tap_hits = 0  # (sample, tap) pairs read
+        self.tap_lookups = 0
         self._warned: set = set()
 
     # ------------------------------------------------------------------
@@ -100,7 +130,7 @@ class TeacherOutputCache:
         return self.namespace is not None
 
     def bind(self, teacher: nn.Module, teacher_cfg: dict,
-             tap_specs: Dict[str, dict]) -> str:
+             tap_specs: Dict[str, Any]) -> str:
         """Fix the namespace for this teacher (once, at its first use).
 
         Called lazily by the distiller, after ``init_weights`` and any move
@@ -109,81 +139,89 @@ class TeacherOutputCache:
         Args:
             teacher: The frozen teacher, weights loaded.
             teacher_cfg: Its model config.
-            tap_specs: Parsed teacher tap specs (``FeatureRecorder.specs``).
+            tap_specs: Teacher tap specs by name (``FeatureRecorder.specs``;
+                a module path string or ``dict(module, index, source)``).
+                They name the tap directories, not the namespace.
 
         Returns:
             str: The namespace (a hex digest).
         """
         params = list(teacher.parameters())
-        device = params[0].device.type if params else 'cpu'
-        h = hashlib.blake2b(digest_size=16)
+        device = params[0].device if params else torch.device('cpu')
         description = dict(
             format=CACHE_FORMAT,
+            teacher_weights=state_dict_digest(teacher),
             teacher_cfg=teacher_cfg,
-            taps=tap_specs,
             dtype=str(self.dtype),
-            device=device,
-            torch=torch.__version__,
-            # CPU kernels split work by thread, which changes the rounding
-            threads=torch.get_num_threads() if device == 'cpu' else None)
+            numerics=numerics(device),
+            versions=library_versions())
+        h = hashlib.blake2b(digest_size=16)
         h.update(_canonical_json(description).encode())
-        h.update(state_dict_digest(teacher).encode())
+        self.taps = {name: tap_id(spec) for name, spec in tap_specs.items()}
+        self.description = description
         self.namespace = h.hexdigest()
         if self.cache_dir is not None:
             self.directory = osp.join(self.cache_dir, self.namespace)
             os.makedirs(self.directory, exist_ok=True)
-            meta = osp.join(self.directory, 'meta.json')
-            if not osp.exists(meta):  # for people browsing the directory
-                _atomic_write_text(
-                    meta, _canonical_json(description, indent=2))
+            # for people browsing the directory
+            _write_once(osp.join(self.directory, 'meta.json'),
+                        _canonical_json(description, indent=2))
+            for spec in tap_specs.values():
+                folder = osp.join(self.directory, tap_id(spec))
+                os.makedirs(folder, exist_ok=True)
+                _write_once(osp.join(folder, 'tap.json'),
+                            _canonical_json(canonical_spec(spec), indent=2))
         return self.namespace
 
     # ------------------------------------------------------------------
     # entries
     # ------------------------------------------------------------------
     @staticmethod
-    def key(sample: torch.Tensor, names: Sequence[str]) -> str:
-        """The key of one sample's entry: a hash of the teacher's input
-        (bytes, shape, dtype) and of the tap names stored."""
+    def key(sample: torch.Tensor) -> str:
+        """The key of one sample: a hash of the teacher's input (bytes,
+        shape, dtype)."""
         h = hashlib.blake2b(digest_size=20)
         h.update(_canonical_json(dict(
-            names=sorted(names), shape=list(sample.shape),
-            dtype=str(sample.dtype))).encode())
+            shape=list(sample.shape), dtype=str(sample.dtype))).encode())
         h.update(_tensor_bytes(sample))
         return h.hexdigest()
 
-    def _path(self, key: str) -> str:
-        return osp.join(self.directory, key[:2], key + '.pt')
+    def _path(self, tap: str, key: str) -> str:
+        return osp.join(self.directory, tap, key[:2], key + '.pt')
 
-    def get(self, key: str) -> Optional[Dict[str, Any]]:
-        """An entry from memory, else from disk (then kept in memory)."""
-        entry = self.memory.get(key)
-        if entry is not None or self.directory is None:
-            return entry
-        path = self._path(key)
+    def get(self, tap: str, key: str) -> Optional[Any]:
+        """One tap of one sample from memory, else from disk (then kept in
+        memory); ``None`` if not stored."""
+        value = self.memory.get((tap, key))
+        if value is not None or self.directory is None:
+            return value
+        path = self._path(tap, key)
         if not osp.exists(path):
             return None
         try:
-            entry = torch.load(path, map_location='cpu', weights_only=True)
+            value = torch.load(path, map_location='cpu', weights_only=True)
+            _leaves(value)  # tensors, or tuples/lists of them
         except Exception as e:  # a damaged file is a miss
             self._warn_once('read', f'teacher cache: cannot read {path} '
                             f'({e}); recomputing it (warned once).')
             return None
-        self._remember(key, entry)
-        return entry
+        self._remember((tap, key), value)
+        return value
 
-    def put(self, key: str, entry: Dict[str, Any]) -> None:
-        """Store an entry (already in the cache's dtype, on the CPU)."""
-        self._remember(key, entry)
+    def put(self, tap: str, key: str, value: Any) -> None:
+        """Store one tap of one sample (already in the cache's dtype, on
+        the CPU)."""
+        self._remember((tap, key), value)
         if self.directory is None:
             return
-        path = self._path(key)
+        path = self._path(tap, key)
         try:
             os.makedirs(osp.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.tmp')
+            fd, tmp = tempfile.mkstemp(dir=osp.dirname(path),
+                                       prefix=f'.{key}.', suffix='.tmp')
             try:
                 with os.fdopen(fd, 'wb') as f:
-                    torch.save(entry, f)
+                    torch.save(value, f)
                 os.replace(tmp, path)  # atomic: readers never see halves
             finally:
                 if osp.exists(tmp):
@@ -193,12 +231,12 @@ class TeacherOutputCache:
                             f'({e}); new entries stay in memory only '
                             '(warned once).')
 
-    def _remember(self, key: str, entry: Dict[str, Any]) -> None:
-        if key in self.memory:
+    def _remember(self, slot: Tuple[str, str], value: Any) -> None:
+        if slot in self.memory:
             return
-        size = sum(t.numel() * t.element_size() for t in _leaves(entry))
+        size = sum(t.numel() * t.element_size() for t in _leaves(value))
         if self.memory_bytes + size <= self.max_memory_bytes:
-            self.memory[key] = entry
+            self.memory[slot] = value
             self.memory_bytes += size
 
     def _warn_once(self, what: str, msg: str) -> None:
@@ -211,12 +249,14 @@ class TeacherOutputCache:
     # ------------------------------------------------------------------
     def lookup(self, inputs: torch.Tensor, names: Sequence[str],
                run: Runner) -> Dict[str, Any]:
-        """The taps ``names`` for a batch: cached samples are read, the
-        others computed with ``run`` and stored.
+        """The taps ``names`` for a batch: stored ones are read; the
+        teacher runs (with ``run``) on the samples that miss any of them,
+        and only their missing taps are stored.
 
         Args:
             inputs: The teacher's input batch ``(N, ...)``.
-            names: Tap names to return (and store).
+            names: Tap names to return (and store), among those given to
+                :meth:`bind`.
             run: ``run(x)`` runs the teacher on a sub-batch and returns its
                 recorded taps (batch first).
 
@@ -228,35 +268,116 @@ class TeacherOutputCache:
             raise RuntimeError('TeacherOutputCache.bind(teacher, ...) must '
                                'be called before lookup.')
         names = list(names)
-        keys = [self.key(x, names) for x in inputs]
-        entries: List[Optional[Dict[str, Any]]] = [self.get(k) for k in keys]
-        missing = [i for i, e in enumerate(entries) if e is None]
+        unknown = [n for n in names if n not in self.taps]
+        if unknown:
+            raise KeyError(f'teacher cache: taps {unknown} were not given '
+                           f'to bind() (it got {sorted(self.taps)}).')
+        taps = [self.taps[n] for n in names]
+        wanted = list(dict.fromkeys(taps))  # two names, one spec: one tap
+        keys = [self.key(x) for x in inputs]
+        found: List[Dict[str, Any]] = [
+            {t: self.get(t, k) for t in wanted} for k in keys]
+        missing = [i for i, f in enumerate(found)
+                   if any(v is None for v in f.values())]
         self.lookups += len(keys)
         self.hits += len(keys) - len(missing)
+        self.tap_lookups += len(keys) * len(wanted)
+        self.tap_hits += sum(v is not None for f in found for v in f.values())
         if missing:
             # batch >= 2: the kernels' per-sample path (see the class doc)
             out = run(inputs[missing if len(missing) > 1 else missing * 2])
-            absent = [n for n in names if n not in out]
+            needed = {}  # tap id -> a name it is recorded under
+            for n, t in zip(names, taps):
+                if any(found[i][t] is None for i in missing):
+                    needed.setdefault(t, n)
+            absent = [n for n in needed.values() if n not in out]
             if absent:
                 raise KeyError(f'teacher taps {absent} recorded nothing: '
                                'their modules did not run.')
             for j, i in enumerate(missing):
-                # stored and returned alike, so cold == warm bit for bit
-                entries[i] = {
-                    n: _map(out[n], lambda t, j=j: _store(t[j], self.dtype))
-                    for n in names}
-                self.put(keys[i], entries[i])
+                for t, n in needed.items():
+                    if found[i][t] is not None:  # stored: returned as is
+                        continue
+                    # stored and returned alike, so cold == warm bit for bit
+                    found[i][t] = _map(
+                        out[n], lambda v, j=j: _store(v[j], self.dtype))
+                    self.put(t, keys[i], found[i][t])
         return {
-            n: _stack([e[n] for e in entries], inputs.device, inputs.dtype)
-            for n in names}
+            n: _stack([f[t] for f in found], inputs.device, inputs.dtype)
+            for n, t in zip(names, taps)}
 
     def stats(self) -> Dict[str, float]:
-        """Hits, lookups, hit rate and in-memory entries so far."""
+        """Hits, lookups, hit rate (samples, and taps) and in-memory
+        entries so far."""
         return dict(
             hits=self.hits, lookups=self.lookups,
             hit_rate=self.hits / self.lookups if self.lookups else 0.0,
+            tap_hits=self.tap_hits, tap_lookups=self.tap_lookups,
+            tap_hit_rate=self.tap_hits / self.tap_lookups
+            if self.tap_lookups else 0.0,
             memory_entries=len(self.memory),
             memory_gb=self.memory_bytes / 2**30)
+
+
+def canonical_spec(spec: Any) -> dict:
+    """A tap spec with its defaults filled in (``module``, ``source``,
+    ``index``): what decides the recorded value, whatever its name."""
+    spec = FeatureRecorder._parse(spec)
+    return dict(module=spec['module'], source=spec['source'],
+                index=spec['index'])
+
+
+def tap_id(spec: Any) -> str:
+    """The directory name of a tap: readable, plus a hash of its spec
+    (e.g. ``decode_head.conv_seg.output-1f0c...``)."""
+    spec = canonical_spec(spec)
+    digest = hashlib.blake2b(_canonical_json(spec).encode(),
+                             digest_size=8).hexdigest()
+    label = f'{spec["module"]}.{spec["source"]}'
+    if spec['index'] is not None:
+        label += f'.{spec["index"]}'
+    label = re.sub(r'[^A-Za-z0-9_.]+', '_', label)[:80]
+    return f'{label}-{digest}'
+
+
+def library_versions() -> Dict[str, Optional[str]]:
+    """``__version__`` of each of :data:`VERSIONED_PACKAGES` (``None``
+    where it is not installed), read when a cache is bound."""
+    versions: Dict[str, Optional[str]] = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            module = importlib.import_module(name)
+        except Exception:  # not installed (or broken): recorded as such
+            versions[name] = None
+            continue
+        version = getattr(module, '__version__', None)
+        versions[name] = None if version is None else str(version)
+    return versions
+
+
+def numerics(device: torch.device) -> Dict[str, Any]:
+    """What, besides the library versions, decides the rounding of the
+    teacher's outputs on ``device``."""
+    info: Dict[str, Any] = dict(
+        device=device.type,
+        float32_matmul_precision=torch.get_float32_matmul_precision())
+    if device.type == 'cpu':
+        # CPU kernels split work by thread, which changes the rounding;
+        # the capability (AVX2, AVX512, ...) picks the vectorised kernels
+        info['threads'] = torch.get_num_threads()
+        get = getattr(torch.backends.cpu, 'get_cpu_capability', None)
+        info['cpu_capability'] = get() if get is not None else None
+    elif device.type == 'cuda':
+        info.update(
+            cuda=torch.version.cuda,
+            cudnn=torch.backends.cudnn.version(),
+            tf32_matmul=torch.backends.cuda.matmul.allow_tf32,
+            tf32_cudnn=torch.backends.cudnn.allow_tf32)
+        try:
+            info['gpu'] = torch.cuda.get_device_name(device)
+        except Exception:  # not visible from here: recorded as unknown
+            info['gpu'] = None
+    return info
 
 
 def state_dict_digest(module: nn.Module) -> str:
@@ -277,11 +398,20 @@ def _canonical_json(obj: Any, indent: Optional[int] = None) -> str:
     return json.dumps(obj, sort_keys=True, default=repr, indent=indent)
 
 
-def _atomic_write_text(path: str, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.tmp')
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
+def _write_once(path: str, text: str) -> None:
+    """Write a small text file atomically unless it exists (concurrent
+    writers write the same text)."""
+    if osp.exists(path):
+        return
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), prefix='.',
+                               suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
 
 
 def _map(value: Any, fn: Callable[[torch.Tensor], Any]) -> Any:
@@ -297,11 +427,13 @@ def _map(value: Any, fn: Callable[[torch.Tensor], Any]) -> Any:
 
 
 def _leaves(value: Any) -> List[torch.Tensor]:
+    """The tensors of a stored tap value; a ``TypeError`` for anything
+    else (a damaged or foreign file)."""
     if isinstance(value, torch.Tensor):
         return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    return [t for v in value for t in _leaves(v)]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _leaves(v)]
+    raise TypeError(f'not a tap value: {type(value).__name__}')
 
 
 def _store(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

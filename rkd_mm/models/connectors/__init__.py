@@ -1,3 +1,6 @@
-from .feature_connectors import ConnectorDict, ConvConnector, LinearConnector
+from .feature_connectors import (ConnectorDict, ConvConnector,
+                                 LinearConnector, UpsampleConnector)
 
-__all__ = ['ConnectorDict', 'ConvConnector', 'LinearConnector']
+__all__ = [
+    'ConnectorDict', 'ConvConnector', 'LinearConnector', 'UpsampleConnector'
+]

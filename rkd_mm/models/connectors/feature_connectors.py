@@ -33,6 +33,43 @@ class ConvConnector(BaseModule):
 
 
 @MODELS.register_module()
+class UpsampleConnector(BaseModule):
+    """Learned sub-pixel upsampling of an LR student map to the teacher's
+    grid: a 1x1 convolution to ``out_channels * scale**2`` channels and a
+    pixel shuffle (Shi et al., "Real-Time Single Image and Video
+    Super-Resolution Using an Efficient Sub-Pixel Convolutional Neural
+    Network", CVPR 2016), so each LR cell predicts its own ``scale x scale``
+    HR sub-cells instead of a fixed bilinear blend of its neighbours.
+
+    It aligns the maps of dense losses (pixel affinities, pixel MMD, a patch
+    discriminator) by learning, as the paper's distillation does where the
+    student's map is coarser than the teacher's. Trained with the student,
+    dropped at deployment.
+
+    Args:
+        in_channels: Student channels.
+        out_channels: Channels after upsampling (the teacher's, for losses
+            that compare widths).
+        scale: Integer upsampling factor (teacher grid / student grid, 2 at
+            x0.5 and 4 at x0.25 in our configs).
+        init_cfg: MMEngine init config.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, scale: int,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        if int(scale) != scale or scale < 1:
+            raise ValueError(f'UpsampleConnector scale={scale}: an integer '
+                             '>= 1 (the teacher grid over the student grid).')
+        self.scale = int(scale)
+        self.conv = nn.Conv2d(in_channels, out_channels * self.scale**2, 1)
+        self.shuffle = nn.PixelShuffle(self.scale)
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.conv(feat))
+
+
+@MODELS.register_module()
 class LinearConnector(BaseModule):
     """Linear map for ``(N, C)`` features (4-D maps are pooled first).
 

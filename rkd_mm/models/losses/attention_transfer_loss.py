@@ -20,16 +20,22 @@ class AttentionTransferLoss(nn.Module):
     Student (LR) and teacher (HR) attention maps are brought onto one grid
     as ``align`` says (the 1-channel maps are resized or pooled, see
     :func:`~rkd_mm.models.losses.fitnet_loss.align_maps`), flattened and
-    L2-normalised, and::
+    L2-normalised, ``q_n = a_n / ||a_n||_2``, and with ``H * W`` the size of
+    that common grid::
 
-        L = mean_n || a_S,n / ||a_S,n||_2 - a_T,n / ||a_T,n||_2 ||_2
+        L = mean over n and the H * W locations of (q_S,n - q_T,n)^2
+          = 1 / (N * H * W) * sum_n || q_S,n - q_T,n ||_2^2
 
-    which is the paper's Eq. 2 with its p-norm taken as the 2-norm and the
-    sum over the batch replaced by the mean. The paper's weight is
-    ``beta / 2`` with ``beta = 1000 / (H * W)`` of the compared grid (and
-    its batch size, which the mean here already divides by); give one loss
-    per tapped stage with its own ``loss_weight``. The channel counts of
-    student and teacher may differ: only the attention maps are compared.
+    which is the authors' code (``at_loss`` in
+    github.com/szagoruyko/attention-transfer:
+    ``(at(x) - at(y)).pow(2).mean()``). Their training scripts add
+    ``beta * at_loss`` per stage with ``beta = 1000`` (``--beta 1e+3``), so
+    ``loss_weight=1000`` on every stage reproduces them: the mean already
+    divides by each stage's ``H * W`` (and by N). The paper's Eq. 2 writes
+    ``beta / 2 * sum_n ||q_S,n - q_T,n||_p`` (not squared) with
+    ``beta = 1000 / (H * W * N)``; we follow the released code. Give one
+    loss per tapped stage. The channel counts of student and teacher may
+    differ: only the attention maps are compared.
 
     Args:
         p: Exponent of the activations (2 in the paper).
@@ -71,4 +77,4 @@ class AttentionTransferLoss(nn.Module):
             self.align, 'AttentionTransferLoss')
         att_S = F.normalize(att_S.flatten(1), dim=1)
         att_T = F.normalize(att_T.flatten(1), dim=1)
-        return self.loss_weight * (att_S - att_T).norm(dim=1).mean()
+        return self.loss_weight * (att_S - att_T).pow(2).mean()

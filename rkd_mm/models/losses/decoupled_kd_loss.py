@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rkd_mm.registry import MODELS
+from .label_grid import labels_to_grid
 
 
 def _kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
@@ -33,10 +34,15 @@ class DecoupledKDLoss(nn.Module):
 
     Rows are the N samples of ``(N, C)`` logits with ``(N,)`` labels, or the
     pixels of ``(N, C, H, W)`` logit maps: the student's (LR) logits are
-    then resized bilinearly to the teacher's (HR) grid and the labels
-    nearest-resized to it. Rows labelled ``ignore_index`` are left out of
-    the mean (a batch without valid rows gives 0). In the distiller, pass the
-    labels with ``gt='gt'`` in the loss's ``loss_inputs`` entry.
+    then resized bilinearly to the teacher's grid, and each cell of that
+    grid takes the majority label of the HR label pixels it covers (ignored
+    pixels do not vote, ties go to the lower class; see
+    :func:`~rkd_mm.models.losses.label_grid.labels_to_grid`), so a thin
+    class keeps the cells it dominates rather than those whose corner pixel
+    it happens to cross. Rows labelled ``ignore_index`` (cells with no valid
+    pixel) are left out of the mean (a batch without valid rows gives 0). In
+    the distiller, pass the labels with ``gt='gt'`` in the loss's
+    ``loss_inputs`` entry.
 
     Args:
         alpha: Weight of TCKD (1 in the paper).
@@ -91,9 +97,8 @@ class DecoupledKDLoss(nn.Module):
         if tuple(preds_S.shape[-2:]) != size:
             preds_S = F.interpolate(preds_S, size=size, mode='bilinear',
                                     align_corners=False)
-        if tuple(gt.shape[-2:]) != size:
-            gt = F.interpolate(gt.unsqueeze(1).float(), size=size,
-                               mode='nearest')[:, 0]
+        gt = labels_to_grid(gt, size, c, self.ignore_index,
+                            owner='DecoupledKDLoss')
 
         def rows(x):
             return x.permute(0, 2, 3, 1).reshape(-1, c)
@@ -108,8 +113,9 @@ class DecoupledKDLoss(nn.Module):
             preds_S: Student logits ``(N, C)`` or ``(N, C, h, w)``.
             preds_T: Teacher logits ``(N, C)`` or ``(N, C, H, W)``.
             gt: Labels ``(N,)``, or label maps ``(N, H', W')`` /
-                ``(N, 1, H', W')`` of any size (nearest-resized). Required;
-                it defaults to None only to fail with a clear message.
+                ``(N, 1, H', W')`` of any size (block majority on the
+                teacher's grid). Required; it defaults to None only to fail
+                with a clear message.
 
         Returns:
             torch.Tensor: Scalar loss times ``loss_weight``.

@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rkd_mm.registry import MODELS
+from .label_grid import labels_to_grid
 
 
 def _as_rows(logits: torch.Tensor) -> torch.Tensor:
@@ -53,20 +54,45 @@ class ResolutionAwareKDLoss(nn.Module):
     ``lambda = 0`` is exactly plain Hinton KD.
 
     Gating (``gate='teacher_correct'``): distil only where the teacher is
-    right, i.e. pixels whose teacher argmax equals the ground truth ``gt``
-    (nearest-resized to the teacher's grid; the ignore label 255 is never
-    distilled). The KL is then averaged over the kept pixels. Where the
+    right, i.e. pixels whose teacher argmax equals the ground truth ``gt``.
+    Label maps of another size are brought to the teacher's grid by block
+    majority: each cell takes the most frequent non-ignored label of the HR
+    pixels it covers (ties to the lower class; see
+    :func:`~rkd_mm.models.losses.label_grid.labels_to_grid`), so a thin
+    defect counts where it dominates a cell, not where it crosses the cell's
+    corner pixel. The ignore label 255 (also a cell with no valid pixel) is
+    never distilled. The KL is then averaged over the kept pixels. Where the
     teacher is wrong the student learns from the labels alone.
+
+    Class balance (``class_balance='gt'`` or ``'teacher'``; our choice for
+    dense prediction, in the spirit of CWD's per-channel normalisation,
+    Shu et al. 2021): the (detail-weighted, gated) KL is averaged within
+    each class first, then over the classes present, so every class weighs
+    the same. Without it ~95 % of a defect map's KD comes from background
+    pixels, and the KD gradient nearly repeats the task loss's (whose class
+    weights favour the defects); with it the thin classes get the teacher's
+    signal. Classes come from ``gt`` (block majority on the teacher's grid,
+    ignored pixels left out) or from the teacher's HR argmax (no labels
+    needed)::
+
+        L = tau^2 * mean_{c present} ( sum_{i in c} w_i KL_i / |c| )
+
+    with ``w_i`` the mean-1 detail weights (1 without ``detail_weight``)
+    times the gate's 0/1; ``|c|`` counts the class's kept pixels.
 
     Args:
         tau: Softmax temperature.
         detail_weight: lambda above; 0 gives plain Hinton KD.
         gate: ``None`` or ``'teacher_correct'`` (needs ``gt``).
+        class_balance: ``None``, ``'gt'`` (needs ``gt``) or ``'teacher'``.
+        ignore_index: Label never distilled (gate, ``class_balance='gt'``).
         loss_weight: Multiplier of the loss.
     """
 
     def __init__(self, tau: float = 4.0, detail_weight: float = 0.0,
                  gate: Optional[str] = None,
+                 class_balance: Optional[str] = None,
+                 ignore_index: int = 255,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         if tau <= 0:
@@ -76,18 +102,39 @@ class ResolutionAwareKDLoss(nn.Module):
         if gate not in (None, 'teacher_correct'):
             raise ValueError(f"gate={gate!r}: choose None or "
                              "'teacher_correct'.")
+        if class_balance not in (None, 'gt', 'teacher'):
+            raise ValueError(f"class_balance={class_balance!r}: choose None, "
+                             "'gt' or 'teacher'.")
         self.tau = float(tau)
         self.detail_weight = float(detail_weight)
         self.gate = gate
+        self.class_balance = class_balance
+        self.ignore_index = int(ignore_index)
         self.loss_weight = float(loss_weight)
 
     @staticmethod
     def correct_mask(preds_T: torch.Tensor, gt: torch.Tensor,
                      ignore_index: int = 255) -> torch.Tensor:
-        """Per-row 0/1: the teacher's argmax equals the label."""
+        """Per-row 0/1: the teacher's argmax equals the label.
+
+        Args:
+            preds_T: Teacher logits ``(N, C)`` or ``(N, C, H, W)``.
+            gt: Labels ``(N,)`` for ``(N, C)`` logits, else label maps
+                ``(N, [1,] H', W')`` of any size, taken to the teacher's
+                ``(H, W)`` grid by block majority (:func:`labels_to_grid`).
+            ignore_index: Label that is never kept.
+
+        Returns:
+            torch.Tensor: ``(M,)`` float mask, one entry per row of
+            ``preds_T`` (per pixel of a map, in ``(n, h, w)`` order).
+        """
+        if gt.shape[0] != preds_T.shape[0]:
+            raise ValueError(
+                f'ResolutionAwareKDLoss: gt holds {gt.shape[0]} samples, the '
+                f'teacher logits {preds_T.shape[0]}.')
         if preds_T.dim() == 4:
-            gt = gt.reshape(gt.shape[0], 1, *gt.shape[-2:]).float()
-            gt = F.interpolate(gt, size=preds_T.shape[-2:], mode='nearest')
+            gt = labels_to_grid(gt, preds_T.shape[-2:], preds_T.shape[1],
+                                ignore_index, owner='ResolutionAwareKDLoss')
         gt = gt.reshape(-1).long()
         pred = _as_rows(preds_T).argmax(dim=1)
         return ((pred == gt) & (gt != ignore_index)).float()
@@ -115,7 +162,7 @@ class ResolutionAwareKDLoss(nn.Module):
             preds_T_lr: Teacher logits on the LR input upsampled to HR, same
                 shape as ``preds_T``; needed only if ``detail_weight > 0``.
             gt: Labels ``(N,)`` or ``(N, [1,] H', W')``; needed only with
-                ``gate='teacher_correct'``.
+                ``gate='teacher_correct'`` or ``class_balance='gt'``.
 
         Returns:
             torch.Tensor: Scalar loss times ``loss_weight``.
@@ -139,12 +186,36 @@ class ResolutionAwareKDLoss(nn.Module):
                     'logits on the LR image); the distiller passes it when '
                     'the loss is configured with it.')
             kl = kl * self.detail_weights(preds_T, preds_T_lr.detach())
-        if self.gate == 'teacher_correct':
-            if gt is None:
-                raise ValueError("gate='teacher_correct' needs gt (the "
-                                 "distiller passes it for gt='gt' in "
-                                 'loss_inputs).')
-            keep = self.correct_mask(preds_T, gt)
+        needs_gt = self.gate == 'teacher_correct' or \
+            self.class_balance == 'gt'
+        if needs_gt and gt is None:
+            raise ValueError(
+                f"gate={self.gate!r} / class_balance={self.class_balance!r} "
+                "needs gt (the distiller passes it for gt='gt' in "
+                'loss_inputs).')
+        keep = self.correct_mask(preds_T, gt, self.ignore_index) \
+            if self.gate == 'teacher_correct' else torch.ones_like(kl)
+        if self.class_balance is None:
             return self.loss_weight * self.tau**2 * (kl * keep).sum() / \
                 keep.sum().clamp_min(1.0)
-        return self.loss_weight * self.tau**2 * kl.mean()
+        classes = self.row_classes(preds_T, gt)
+        keep = keep * (classes != self.ignore_index).float()
+        per_class = [(kl * keep)[classes == c].sum() /
+                     keep[classes == c].sum()
+                     for c in classes.unique().tolist()
+                     if keep[classes == c].sum() > 0]
+        if not per_class:
+            return preds_S.sum() * 0.0
+        return self.loss_weight * self.tau**2 * torch.stack(per_class).mean()
+
+    def row_classes(self, preds_T: torch.Tensor,
+                    gt: Optional[torch.Tensor]) -> torch.Tensor:
+        """The class of each row for ``class_balance``: the label (block
+        majority on the teacher's grid) or the teacher's argmax."""
+        if self.class_balance == 'teacher':
+            return _as_rows(preds_T).argmax(dim=1)
+        if preds_T.dim() == 4:
+            gt = labels_to_grid(gt, preds_T.shape[-2:], preds_T.shape[1],
+                                self.ignore_index,
+                                owner='ResolutionAwareKDLoss')
+        return gt.reshape(-1).long()

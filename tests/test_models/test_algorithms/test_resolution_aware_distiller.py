@@ -300,3 +300,88 @@ def test_an_input_set_to_none_skips_the_lr_teacher_forward(teacher_ckpt):
     model.train()
     log_vars = model.train_step(batch(), optim(model, cfg))
     assert torch.isfinite(torch.as_tensor(log_vars['distill.loss_kd']))
+
+
+def test_training_mode_feature_tap_has_no_dropout(teacher_ckpt):
+    """The `feat` tap is taken before the decode head's Dropout2d: in train
+    mode two forwards with different dropout draws record the same feature
+    (while the logits, after dropout, differ: dropout is on), and no
+    channel map the dropout-free feature has is zeroed."""
+    model, _ = build(teacher_ckpt)
+    assert model.student.decode_head.dropout.p > 0
+    model.train()
+    data = model.data_preprocessor(batch(n=2), True)
+    lr = model.lr_view(data['inputs'], 0.5)
+    taps = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model.student_recorder.clear()
+        with torch.no_grad():
+            model.student(lr, data['data_samples'], mode='loss')
+        taps.append(model.student_records())
+    assert torch.equal(taps[0]['feat'], taps[1]['feat'])
+    assert not torch.equal(taps[0]['logits'], taps[1]['logits'])
+    # the conv_seg input (the old tap) is the same feature with channels
+    # zeroed: every map zero there and non-zero in `feat` is a dropout zero
+    seen = {}
+    hook = model.student.decode_head.conv_seg.register_forward_hook(
+        lambda m, i, o: seen.update(x=i[0]))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model.student(lr, data['data_samples'], mode='loss')
+    hook.remove()
+    feat = taps[0]['feat']
+    dropped = (seen['x'].flatten(2).abs().sum(-1) == 0) & \
+        (feat.flatten(2).abs().sum(-1) > 0)
+    assert dropped.any()
+    assert not ((feat.flatten(2).abs().sum(-1) == 0) &
+                (seen['x'].flatten(2).abs().sum(-1) > 0)).any()
+
+
+def test_teacher_assistant_sees_its_own_lr_view(teacher_ckpt, tmp_path):
+    """teacher_scale_factor: a trained x0.5 student (read from its
+    distiller checkpoint) teaches a x0.25 student and sees the x0.5 view
+    of each batch, made with the LR op; its @lr taps come from the
+    student's view upsampled to the assistant's input size."""
+    first, _ = build(teacher_ckpt)
+    path = str(tmp_path / 'x0.5_distiller.pth')
+    torch.save(dict(state_dict=first.state_dict()), path)
+    ta, cfg = build(path, teacher=dict(cfg_path=f'{CONFIGS}/'
+                                       'tiny_fpn_r18_lr.py'),
+                    teacher_scale_factor=0.5, scale_factor=0.25)
+    own = ta.teacher.state_dict()
+    assert all(torch.equal(v, own[k])
+               for k, v in first.student.state_dict().items())
+    sizes = []
+    hook = ta.teacher.backbone.register_forward_hook(
+        lambda m, i, o: sizes.append(tuple(i[0].shape[-2:])))
+    data = ta.data_preprocessor(batch(size=64), True)
+    hr = data['inputs']
+    assert torch.equal(ta.teacher_view(hr), ta.lr_view(hr, 0.5))
+    out = ta.teacher_forward(hr, ta.lr_view(hr, 0.25))
+    hook.remove()
+    # HR forward on the x0.5 view, @lr forward on the x0.25 view upsampled
+    assert sizes == [(32, 32), (32, 32)]
+    direct = ta._run_teacher(ta.lr_view(hr, 0.5))
+    assert torch.equal(out['logits'], direct['logits'])
+    ta.train()
+    log_vars = ta.train_step(batch(size=64), optim(ta, cfg))
+    assert torch.isfinite(torch.as_tensor(log_vars['distill.loss_kd']))
+    with pytest.raises(ValueError, match='teacher_scale_factor'):
+        build(teacher_ckpt, teacher_scale_factor=2.0)
+
+
+def test_auto_connector_scale_is_the_input_size_ratio(teacher_ckpt):
+    conn = dict(feat=dict(type='rkd_mm.UpsampleConnector', in_channels=16,
+                          out_channels=16, scale='auto'))
+    for scale, teacher_scale, expected in ((0.5, None, 2), (0.25, None, 4),
+                                           (0.25, 0.5, 2)):
+        model, _ = build(teacher_ckpt, connectors=conn, scale_factor=scale,
+                         teacher_scale_factor=teacher_scale)
+        assert model.connectors['feat'].scale == expected
+    with pytest.raises(ValueError, match='non-integer factor 1.5'):
+        build(teacher_ckpt, connectors=conn, scale_factor=0.5,
+              teacher_scale_factor=0.75)
+    with pytest.raises(ValueError, match='needs one scale_factor'):
+        build(teacher_ckpt, connectors=conn, scale_factor=[0.5, 0.25],
+              test_scale_factor=0.5)

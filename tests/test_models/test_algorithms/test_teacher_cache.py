@@ -1,9 +1,11 @@
 """TeacherOutputCache and TeacherCacheHook on the tiny RKD distiller."""
 import glob
+import json
 import logging
 import os
 import os.path as osp
 import shutil
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -15,11 +17,13 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.runner import Runner
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
+from torch import nn
 
 from conftest import REPO, TINY_RKD
 from rkd_mm.engine import MultiOptimWrapperConstructor
 from rkd_mm.engine.hooks import TeacherCacheHook
 from rkd_mm.models.algorithms import TeacherOutputCache
+from rkd_mm.models.algorithms.teacher_cache import tap_id
 from rkd_mm.registry import MODELS
 
 FLIPS = osp.join(REPO, 'configs', '_base_', 'datasets',
@@ -210,35 +214,48 @@ def test_lr_entries_are_keyed_by_the_lr_view(tiny_teacher_ckpt):
     again = model.teacher_forward(hr, lr_half)
     assert (cache.hits, cache.lookups) == (6, 12)
     assert torch.equal(again['logits@lr'], half['logits@lr'])
-    assert len(cache.memory) == 2 + 2 + 2  # HR, LR x0.5, LR x0.25
+    # one entry per sample and tap: HR (feat, logits), LR x0.5 and x0.25
+    # (logits only)
+    assert len(cache.memory) == 2 * 2 + 2 + 2
+
+
+def pt_files(root):
+    return sorted(osp.join(r, f) for r, _, fs in os.walk(root)
+                  for f in fs if f.endswith('.pt'))
 
 
 def test_only_the_lr_taps_a_loss_takes_are_stored(tiny_teacher_ckpt,
                                                   tmp_path):
+    """One file per sample and tap, under a directory per tap spec:
+    HR samples get every teacher tap, LR views only ``logits``."""
     model, _ = build(tiny_teacher_ckpt,
                      dict(cache_dir=str(tmp_path), max_memory_gb=0))
     hr, lr = hr_lr(model, n=2)
     out = model.teacher_forward(hr, lr)
-    files = sorted(
-        osp.join(r, f) for r, _, fs in os.walk(model.teacher_cache.directory)
-        for f in fs if f.endswith('.pt'))
-    assert len(files) == 4 and not model.teacher_cache.memory
-    entries = [torch.load(f, weights_only=True) for f in files]
-    assert sorted(sorted(e) for e in entries) == [['feat', 'logits']] * 2 \
-        + [['logits']] * 2
+    cache = model.teacher_cache
+    assert not cache.memory
+    specs = model.teacher_recorder.specs
+    by_tap = {name: pt_files(osp.join(cache.directory, tap_id(spec)))
+              for name, spec in specs.items()}
+    assert len(pt_files(cache.directory)) == 6
+    assert [len(by_tap['feat']), len(by_tap['logits'])] == [2, 4]
     found = set()
-    for f, e in zip(files, entries):
-        # a compact per-sample copy: a saved view would drag the batch along
-        size = sum(t.numel() * t.element_size() for t in e.values())
-        assert osp.getsize(f) < size + 4096
-        suffix = '' if 'feat' in e else '@lr'
-        i = [j for j in range(2)
-             if torch.equal(e['logits'], out['logits' + suffix][j])]
-        assert len(i) == 1
-        found.add((suffix, i[0]))
-        for name, t in e.items():
-            assert torch.equal(t, out[name + suffix][i[0]])
-    assert found == {('', 0), ('', 1), ('@lr', 0), ('@lr', 1)}
+    for name, files in by_tap.items():
+        with open(osp.join(osp.dirname(osp.dirname(files[0])),
+                           'tap.json')) as f:
+            assert f.read().count(specs[name]['module']) == 1
+        for path in files:
+            t = torch.load(path, weights_only=True)
+            # a compact per-sample copy: a saved view would drag the batch
+            assert osp.getsize(path) < t.numel() * t.element_size() + 4096
+            hits = [(suffix, j) for suffix in ('', '@lr')
+                    if name + suffix in out for j in range(2)
+                    if torch.equal(t, out[name + suffix][j])]
+            assert len(hits) == 1
+            found.add((name, ) + hits[0])
+    assert found == {('feat', '', 0), ('feat', '', 1), ('logits', '', 0),
+                     ('logits', '', 1), ('logits', '@lr', 0),
+                     ('logits', '@lr', 1)}
 
 
 def test_teacher_changes_land_in_another_namespace(tiny_teacher_ckpt,
@@ -262,15 +279,19 @@ def test_teacher_changes_land_in_another_namespace(tiny_teacher_ckpt,
     changed = str(tmp_path / 'changed.pth')
     torch.save(ckpt, changed)
     assert namespace(changed) != base
-    # another tap (the same names, recorded elsewhere)
-    taps = dict(feat=dict(module='decode_head.conv_seg', source='input'),
+    # another tap (the same names, recorded elsewhere): the same namespace,
+    # another tap directory (tap specs key the entries, not the namespace)
+    taps = dict(feat=dict(module='neck', index=0, source='output'),
                 logits=dict(module='decode_head.conv_seg', index=None))
     assert namespace(tiny_teacher_ckpt, teacher_taps=taps) == base
-    taps['feat'] = dict(module='neck', index=0)
-    assert namespace(tiny_teacher_ckpt, teacher_taps=taps) != base
-    assert len(os.listdir(root)) == 3
+    assert sorted(os.listdir(root)) == sorted([base, namespace(changed)])
     for name in os.listdir(root):
         assert osp.isfile(osp.join(root, name, 'meta.json'))
+    tap_dirs = sorted(d for d in os.listdir(osp.join(root, base))
+                      if d != 'meta.json')
+    assert [d.rsplit('-', 1)[0] for d in tap_dirs] == [
+        'decode_head.conv_seg.output', 'decode_head.dropout.input',
+        'neck.output.0']
 
 
 def test_float16_entries_are_rounded_alike_cold_and_warm(tiny_teacher_ckpt,
@@ -298,31 +319,36 @@ def test_a_damaged_entry_is_recomputed(tiny_teacher_ckpt, tmp_path):
     model, _ = build(tiny_teacher_ckpt, cache)
     hr, lr = hr_lr(model, n=2)
     expected = model.teacher_forward(hr, lr)
-    files = [osp.join(r, f) for r, _, fs in os.walk(tmp_path)
-             for f in fs if f.endswith('.pt')]
-    assert len(files) == 4
+    files = pt_files(tmp_path)
+    assert len(files) == 6  # 2 HR x (feat, logits) + 2 LR x logits
     with open(files[0], 'wb') as f:
         f.write(b'not a checkpoint')
     again, _ = build(tiny_teacher_ckpt, cache)
     with Records() as log:
         out = again.teacher_forward(hr, lr)
+    # the sample with the damaged tap is a miss, its other taps are read
     assert again.teacher_cache.hits == 3
+    assert again.teacher_cache.tap_hits == 5
     assert any('cannot read' in m for m in log.warnings())
     for k, v in expected.items():
         assert torch.equal(out[k], v)
+    torch.load(files[0], weights_only=True)  # rewritten
     assert not [f for r, _, fs in os.walk(tmp_path) for f in fs
                 if f.endswith('.tmp')]
 
 
 def test_memory_budget_is_respected(tiny_teacher_ckpt):
-    per_entry = 16 * 16 * 16 * 4 + 5 * 16 * 16 * 4  # feat + logits, 64 px
-    cache = TeacherOutputCache(None, max_memory_gb=1.5 * per_entry / 2**30)
+    feat, logits = 16 * 16 * 16 * 4, 5 * 16 * 16 * 4  # per sample, 64 px
+    cache = TeacherOutputCache(
+        None, max_memory_gb=(feat + 2 * logits) / 2**30)
     model, _ = build(tiny_teacher_ckpt)
     model.teacher_cache = cache
     hr, _ = hr_lr(model, n=3)
     model.teacher_forward(hr)
-    assert len(cache.memory) == 1
-    assert cache.memory_bytes == per_entry
+    # first come, first kept, tap by tap: sample 0's taps, then the
+    # logits of sample 1 still fit, its feat does not
+    assert len(cache.memory) == 3
+    assert cache.memory_bytes == feat + 2 * logits
 
 
 def test_bad_cache_arguments_are_named():
@@ -330,6 +356,261 @@ def test_bad_cache_arguments_are_named():
         TeacherOutputCache('x', dtype='bfloat16')
     with pytest.raises(ValueError, match='would store nothing'):
         TeacherOutputCache(None, max_memory_gb=0)
+
+
+# ----------------------------------------------------------------------
+# sharing across runs: per-tap entries, namespace
+# ----------------------------------------------------------------------
+class ToyTeacher(nn.Module):
+    """Two convs: taps ``body`` (feat), ``head`` (logits), the body's
+    input (other)."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.body = nn.Conv2d(3, 4, 3, padding=1)
+        self.head = nn.Conv2d(4, 2, 1)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=g))
+
+    def taps(self, x):
+        feat = self.body(x)
+        return {'body': feat, 'head': self.head(feat), 'body@in': x + 0}
+
+
+SPECS = dict(feat='body', logits='head',
+             other=dict(module='body', source='input'))
+TOY_CFG = dict(type='ToyTeacher')
+
+
+def toy_cache(root, teacher, **specs):
+    """A new cache on ``root`` (as a new run would make it), bound to
+    ``teacher`` with ``specs`` (name -> spec), and a counting runner that
+    records taps under those names."""
+    cache = TeacherOutputCache(str(root))
+    cache.bind(teacher, TOY_CFG, specs)
+    calls = []
+
+    def run(x):
+        calls.append(len(x))
+        with torch.no_grad():
+            out = teacher.taps(x)
+        where = {name: spec if isinstance(spec, str) else
+                 spec['module'] + ('@in' if spec.get('source') == 'input'
+                                   else '')
+                 for name, spec in specs.items()}
+        return {name: out[w] for name, w in where.items()}
+
+    return cache, run, calls
+
+
+def toy_batch(n=4, seed=0):
+    return torch.randn(n, 3, 8, 8, generator=torch.Generator().manual_seed(
+        seed))
+
+
+def test_taps_are_shared_across_runs_by_spec(tmp_path):
+    teacher, x = ToyTeacher(), toy_batch()
+    # run 1 (RKD-like: feat and logits) fills the cache
+    first, run, calls = toy_cache(tmp_path, teacher, feat='body',
+                                  logits='head')
+    filled = first.lookup(x, ['feat', 'logits'], run)
+    assert calls == [4] and (first.hits, first.lookups) == (0, 4)
+    logits_files = pt_files(osp.join(first.directory, tap_id('head')))
+    assert len(logits_files) == 4
+    stamps = [(os.stat(f).st_ino, os.stat(f).st_mtime_ns)
+              for f in logits_files]
+
+    # run 2 (KD-like: logits only), a new process: all hits, from disk
+    second, run, calls = toy_cache(tmp_path, teacher, logits='head')
+    assert second.namespace == first.namespace and not second.memory
+    out = second.lookup(x, ['logits'], run)
+    assert calls == [] and (second.hits, second.lookups) == (4, 4)
+    assert torch.equal(out['logits'], filled['logits'])
+
+    # the tap's name does not matter, its spec does
+    named, run, calls = toy_cache(tmp_path, teacher, scores='head')
+    assert torch.equal(named.lookup(x, ['scores'], run)['scores'],
+                       filled['logits'])
+    assert calls == []
+
+    # run 3 adds a tap: the teacher runs once, for `other` only; the
+    # stored logits are returned as stored and not rewritten
+    third, run, calls = toy_cache(tmp_path, teacher, logits='head',
+                                  other=SPECS['other'])
+    out = third.lookup(x, ['logits', 'other'], run)
+    assert calls == [4]
+    assert (third.hits, third.lookups) == (0, 4)
+    assert (third.tap_hits, third.tap_lookups) == (4, 8)
+    assert torch.equal(out['logits'], filled['logits'])
+    assert torch.equal(out['other'], x)
+    assert len(pt_files(osp.join(third.directory,
+                                 tap_id(SPECS['other'])))) == 4
+    assert [(os.stat(f).st_ino, os.stat(f).st_mtime_ns)
+            for f in logits_files] == stamps
+    assert len(pt_files(tmp_path)) == 4 * 3  # feat, logits, other
+
+    # and now every tap of every sample is there
+    fourth, run, calls = toy_cache(tmp_path, teacher, **SPECS)
+    out = fourth.lookup(x, ['feat', 'logits', 'other'], run)
+    assert calls == [] and fourth.hits == 4
+    for name in ('feat', 'logits'):
+        assert torch.equal(out[name], filled[name])
+
+
+def test_a_partial_sample_runs_with_the_other_misses(tmp_path):
+    """Samples missing any asked tap run together (one forward); fully
+    stored ones do not run."""
+    teacher, x = ToyTeacher(), toy_batch(n=4)
+    cache, run, _ = toy_cache(tmp_path, teacher, **SPECS)
+    cache.lookup(x[:2], ['feat', 'logits'], run)  # 0, 1: feat and logits
+    cache.lookup(x[2:3], ['logits'], run)  # 2: logits only
+    cache.lookup(x[:1], ['other'], run)  # 0: other too
+    again, run, calls = toy_cache(tmp_path, teacher, **SPECS)
+    ran = []
+    out = again.lookup(x, ['logits', 'other'],
+                       lambda b: ran.append(b) or run(b))
+    assert calls == [3] and torch.equal(ran[0], x[[1, 2, 3]])
+    assert (again.hits, again.tap_hits, again.tap_lookups) == (1, 4, 8)
+    assert torch.equal(out['other'], x)
+    with torch.no_grad():
+        assert torch.equal(out['logits'], teacher.taps(x)['head'])
+
+
+def test_another_spec_under_the_same_name_is_a_miss(tmp_path):
+    teacher, x = ToyTeacher(), toy_batch()
+    first, run, _ = toy_cache(tmp_path, teacher, feat='body')
+    first.lookup(x, ['feat'], run)
+    other, run, calls = toy_cache(tmp_path, teacher,
+                                  feat=dict(module='body', source='input'))
+    assert other.namespace == first.namespace
+    out = other.lookup(x, ['feat'], run)
+    assert calls == [4] and other.hits == 0
+    assert torch.equal(out['feat'], x)
+    # the default fields of a spec do not matter
+    same, run, calls = toy_cache(
+        tmp_path, teacher, feat=dict(module='body', index=None,
+                                     source='output'))
+    same.lookup(x, ['feat'], run)
+    assert calls == [] and same.hits == 4
+
+
+@pytest.mark.parametrize('package', ['torch', 'numpy', 'mmengine', 'mmcv',
+                                     'mmseg', 'rkd_mm'])
+def test_library_versions_are_part_of_the_namespace(tmp_path, monkeypatch,
+                                                    package):
+    teacher, x = ToyTeacher(), toy_batch()
+    base, run, _ = toy_cache(tmp_path, teacher, logits='head')
+    base.lookup(x, ['logits'], run)
+    with open(osp.join(base.directory, 'meta.json')) as f:
+        meta = f.read()
+    module = __import__(package)
+    assert f'"{package}": "{module.__version__}"' in meta
+    monkeypatch.setattr(module, '__version__', '999.0.0')
+    upgraded, run, calls = toy_cache(tmp_path, teacher, logits='head')
+    assert upgraded.namespace != base.namespace
+    assert upgraded.description['versions'][package] == '999.0.0'
+    upgraded.lookup(x, ['logits'], run)
+    assert calls == [4] and upgraded.hits == 0
+    monkeypatch.undo()
+    again, _, _ = toy_cache(tmp_path, teacher, logits='head')
+    assert again.namespace == base.namespace
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        [base.namespace, upgraded.namespace])
+
+
+def test_meta_json_says_what_a_namespace_holds(tmp_path):
+    teacher = ToyTeacher()
+    cache, _, _ = toy_cache(tmp_path, teacher, **SPECS)
+    with open(osp.join(cache.directory, 'meta.json')) as f:
+        meta = json.load(f)
+    assert meta['format'] == 'rkd_mm.teacher_cache/2'
+    assert meta['teacher_cfg'] == TOY_CFG
+    assert meta['dtype'] == 'torch.float32'
+    assert meta['numerics']['device'] == 'cpu'
+    assert meta['numerics']['threads'] == torch.get_num_threads()
+    assert set(meta['versions']) == {'torch', 'numpy', 'mmengine', 'mmcv',
+                                     'mmseg', 'rkd_mm'}
+    assert len(meta['teacher_weights']) == 32
+    for spec in SPECS.values():
+        with open(osp.join(cache.directory, tap_id(spec), 'tap.json')) as f:
+            tap = json.load(f)
+        assert tap['module'] == (spec if isinstance(spec, str)
+                                 else spec['module'])
+
+
+def test_concurrent_runs_share_a_directory(tmp_path):
+    """Runs that fill the same entries at once: every reader gets whole
+    files (no warning, the same bits), no temporary file is left."""
+    teacher, x = ToyTeacher(), toy_batch(n=6)
+    with torch.no_grad():
+        expected = teacher.taps(x)
+    start = threading.Barrier(4)
+    results, errors = [], []
+
+    def worker(k):
+        try:
+            for rnd in range(3):
+                cache, run, _ = toy_cache(tmp_path, teacher, **SPECS)
+                cache.max_memory_bytes = 0  # always through the files
+                if rnd == 0:
+                    start.wait()
+                order = torch.randperm(6, generator=torch.Generator()
+                                       .manual_seed(k * 10 + rnd))
+                out = cache.lookup(x[order], list(SPECS), run)
+                results.append((order, out, cache._warned))
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    with Records() as log:
+        threads = [threading.Thread(target=worker, args=(k, ))
+                   for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors and len(results) == 12
+    assert log.warnings() == []
+    for order, out, warned in results:
+        assert not warned
+        assert torch.equal(out['feat'], expected['body'][order])
+        assert torch.equal(out['logits'], expected['head'][order])
+        assert torch.equal(out['other'], x[order])
+    names = [f for _, _, fs in os.walk(tmp_path) for f in fs]
+    assert not [f for f in names if f.endswith('.tmp')]
+    assert len([f for f in names if f.endswith('.pt')]) == 6 * 3
+
+
+def test_lookup_of_an_unbound_tap_is_named(tmp_path):
+    teacher = ToyTeacher()
+    cache, run, _ = toy_cache(tmp_path, teacher, logits='head')
+    with pytest.raises(KeyError, match=r"\['feat'\] were not given"):
+        cache.lookup(toy_batch(), ['feat'], run)
+
+
+def test_an_added_teacher_tap_reuses_the_stored_ones(tiny_teacher_ckpt,
+                                                     tmp_path):
+    """The distiller with one more teacher tap: the teacher runs once on
+    HR for the new tap only, the LR view is all hits, and the stored taps
+    come back bit for bit."""
+    cache = dict(cache_dir=str(tmp_path))
+    first, _ = build(tiny_teacher_ckpt, cache)
+    hr, lr = hr_lr(first, n=3)
+    filled = first.teacher_forward(hr, lr)
+    taps = dict(Config.fromfile(TINY_RKD).model.teacher_taps,
+                neck0=dict(module='neck', index=0))
+    second, _ = build(tiny_teacher_ckpt, cache, teacher_taps=taps)
+    ran = []
+    original = second._run_teacher
+    second._run_teacher = lambda x: ran.append(x) or original(x)
+    out = second.teacher_forward(hr, lr)
+    assert len(ran) == 1 and torch.equal(ran[0], hr)
+    assert second.teacher_cache.namespace == first.teacher_cache.namespace
+    assert set(out) == set(filled) | {'neck0'}
+    for k, v in filled.items():
+        assert torch.equal(out[k], v), k
+    assert tuple(out['neck0'].shape) == (3, 16, 16, 16)
 
 
 # ----------------------------------------------------------------------
