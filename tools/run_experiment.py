@@ -115,6 +115,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--work-dir', default='work_dirs/experiment')
     parser.add_argument('--iters', type=int,
                         help='student schedule length (default: CONFIG\'s)')
+    parser.add_argument(
+        '--target-ratio', type=float, metavar='R',
+        help='calibrate every distillation term of every distiller run by '
+        'the project\'s rule: its loss_weight is set so that at the seeded '
+        'initialisation (seed 0, trained teacher) its gradient norm on the '
+        'student is R times the task\'s (tools/analysis_tools/'
+        'loss_gradients.py); one calibration per method and scale, shared '
+        'by its seeds, kept in WORK_DIR/calibration/')
     parser.add_argument('--latency-repeats', type=int, default=30,
                         help='timed rounds for the CPU latency (each '
                         'distinct model forwards once per round)')
@@ -263,6 +271,13 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
                     run_cfg.model.test_scale_factor = None
                 if args.iters:
                     set_iters(run_cfg, args.iters)
+                if args.target_ratio is not None and method != 'lr_only':
+                    run_cfg.calibration = dict(
+                        target_ratio=args.target_ratio,
+                        batches=CALIBRATION_BATCHES, seed=0)
+                    weights = calibration_weights(work_root, method, scale)
+                    if weights is not None:
+                        run_cfg.merge_from_dict(weights)
                 run_cfg.randomness = dict(
                     run_cfg.get('randomness', {}), seed=seed)
                 students.append(
@@ -416,6 +431,58 @@ def config_changes(run: Run) -> List[str]:
             f'{planned.get(k, "<absent>")!r} now' for k in changed]
 
 
+CALIBRATION_BATCHES = 8
+
+
+def calibration_file(work_root: str, method: str, scale: float) -> str:
+    return osp.join(work_root, 'calibration', f'{method}_x{scale:g}.json')
+
+
+def calibration_weights(work_root: str, method: str,
+                        scale: float) -> Optional[Dict[str, float]]:
+    """``{cfg key: loss_weight}`` of a finished calibration, or None."""
+    path = calibration_file(work_root, method, scale)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        terms = json.load(f)['terms']
+    weights = {}
+    for row in terms.values():
+        if row.get('cfg_option'):
+            key, value = row['cfg_option'].split('=')
+            weights[key] = float(value)
+    return weights
+
+
+def calibrate(run: Run, runs: List[Run], teacher_ckpt: str,
+              work_root: str) -> None:
+    """Calibrate ``run``'s method at its scale once (the rule of
+    docs/method.md, through tools/analysis_tools/loss_gradients.py) and
+    give the weights to every unfrozen run of that method and scale."""
+    path = calibration_file(work_root, run.method, run.scale)
+    if not osp.isfile(path):
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        cal = run.cfg.calibration
+        stem = path[:-len('.json')]
+        run.cfg.dump(stem + '_config.py')
+        print(f'{run.method} x{run.scale:g}: calibrating the distillation '
+              f'weights (R={cal.target_ratio:g}, {cal.batches} batches)',
+              flush=True)
+        tmp = stem + '.tmp.json'
+        run_tool(['tools/analysis_tools/loss_gradients.py',
+                  stem + '_config.py', '--batches', str(cal.batches),
+                  '--seed', str(cal.seed), '--target-ratio',
+                  str(cal.target_ratio), '--device', 'cpu', '--out', tmp,
+                  '--cfg-options', f'model.teacher_ckpt={teacher_ckpt}'],
+                 stem + '.log')
+        os.replace(tmp, path)
+    weights = calibration_weights(work_root, run.method, run.scale)
+    for other in runs:
+        if (other.method, other.scale) == (run.method, run.scale) and \
+                not osp.isfile(other.config_file):
+            other.cfg.merge_from_dict(weights)
+
+
 def check_protocol(runs: List[Run], work_root: str) -> None:
     """Refuse to mix runs of another configuration into this work dir's
     table (e.g. a run made with ``--iters 400`` and one without)."""
@@ -473,6 +540,7 @@ def execute(run: Run, progress: Progress,
         metrics = json.load(f)['metrics']
     result = dict(name=run.name, method=run.method, scale=run.scale,
                   seed=run.seed, checkpoint=ckpt, metrics=metrics,
+                  val_mIoU=best_val_score(ckpt) if run.train else None,
                   train_s=round(train_s, 1),
                   test_s=round(time.time() - test_start, 1),
                   config=run.config_file)
@@ -726,6 +794,11 @@ def aggregate(runs: List[Run], costs: dict) -> List[dict]:
         for key in metric_names:
             row[key], row[key + '_std'] = mean_sd(
                 [r['metrics'][key] for r in results])
+        # the val score that picked each checkpoint: what to choose on
+        vals = [r['val_mIoU'] for r in results
+                if r.get('val_mIoU') is not None]
+        row['val_mIoU'], row['val_mIoU_std'] = mean_sd(vals) if vals \
+            else (None, None)
         row['diff'] = row['gap_closed'] = None
         if method not in ('teacher', 'lr_only'):
             mine, base = by_seed(method, scale), by_seed('lr_only', scale)
@@ -752,7 +825,8 @@ def aggregate(runs: List[Run], costs: dict) -> List[dict]:
 
 
 CSV_FIELDS = ['method', 'scale', 'n', 'input', 'gflops', 'params_m',
-              'latency_ms', 'latency_iqr_ms', 'metric', 'mean', 'std',
+              'latency_ms', 'latency_iqr_ms', 'val_mean', 'val_std',
+              'metric', 'mean', 'std',
               'diff_mean', 'diff_lo', 'diff_hi', 'diff_n', 'gap_closed',
               'best_baseline', 'vs_best_mean', 'vs_best_lo', 'vs_best_hi']
 
@@ -767,6 +841,8 @@ def csv_row(row: dict, classes: List[str]) -> dict:
     out = {k: value(row.get(k)) for k in CSV_FIELDS if k in row}
     if 'input' in row:
         out['input'] = 'x'.join(map(str, row['input'][-2:]))
+    out.update(val_mean=value(row.get('val_mIoU')),
+               val_std=value(row.get('val_mIoU_std')))
     out.update(metric='mIoU', mean=row['mIoU'], std=value(row['mIoU_std']),
                diff_mean=value(diff.get('mean')),
                diff_lo=value(diff.get('lo')), diff_hi=value(diff.get('hi')),
@@ -787,7 +863,8 @@ def table_lines(rows: List[dict]) -> List[str]:
     classes = [k for k in rows[0] if k.startswith('IoU.') and
                not k.endswith('_std')]
     header = ['method', 'scale', 'input', 'GFLOPs', 'params (M)',
-              'CPU latency (ms)', 'mIoU (mean ± sd)', 'n (seeds)',
+              'CPU latency (ms)', 'val mIoU (mean ± sd)',
+              'test mIoU (mean ± sd)', 'n (seeds)',
               'Δ mIoU vs LR-only [95 % CI]', 'gap closed',
               'Δ vs best baseline [95 % CI]'] + [
                   c[len('IoU.'):] for c in classes]
@@ -801,6 +878,8 @@ def table_lines(rows: List[dict]) -> List[str]:
             f'{row.get("gflops", nan):.3f}',
             f'{row.get("params_m", nan):.2f}',
             f'{row.get("latency_ms", nan):.1f}',
+            '—' if row.get('val_mIoU') is None else fmt_mean_sd(
+                row['val_mIoU'], row['val_mIoU_std']),
             fmt_mean_sd(row['mIoU'], row['mIoU_std']), fmt_n(row['n']),
             fmt_diff(row['diff'], row['n']), fmt_gap(row['gap_closed']),
             fmt_vs_best(row.get('vs_best'), row['n'])
@@ -810,6 +889,8 @@ def table_lines(rows: List[dict]) -> List[str]:
 
 
 TABLE_NOTES = (
+    'val mIoU: the val score that selected each checkpoint (choose '
+    'recipes and weights on it); every other number is on the test split. '
     'n: seeds per cell; a cell of one seed is an indication, not an '
     'estimate (no spread, no interval). mIoU: mean ± sample std (ddof=1) '
     'over seeds; per-class columns are means. Δ: paired over seeds, '
@@ -936,6 +1017,16 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
     return [vs_flops, vs_scale]
 
 
+def best_val_score(ckpt: str) -> Optional[float]:
+    """The val score that selected ``ckpt`` (MMEngine's CheckpointHook
+    ``best_score``), for choosing on val; None if it holds none."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    info = _load_checkpoint(ckpt, map_location='cpu').get(
+        'message_hub', {}).get('runtime_info', {})
+    score = info.get('best_score')
+    return None if score is None else float(score)
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt(f'signal {signum}')
 
@@ -959,6 +1050,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     teacher_ckpt = teacher.result()['checkpoint']
     for run in students:
         if not run.finished:
+            if run.cfg.get('calibration') is not None:
+                calibrate(run, students, teacher_ckpt, args.work_dir)
             execute(run, progress,
                     teacher_ckpt if run.method != 'lr_only' else None)
     costs = cost_table(runs, args.work_dir, args.latency_repeats)

@@ -2,7 +2,8 @@ from .compat import applied_shims, apply_all
 
 # The latency helpers import mmengine and torch: they are loaded on first
 # use, so that ``import rkd_mm`` applies the compat shims before either.
-_LATENCY = ('benchmark_config', 'build_eval_model', 'latency_stats',
+_LATENCY = ('architecture_key', 'benchmark_config', 'benchmark_models',
+            'build_eval_model', 'deployed_model', 'latency_stats',
             'machine_info', 'measure_latency', 'time_interleaved')
 
 

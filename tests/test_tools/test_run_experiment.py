@@ -100,6 +100,10 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
         assert 0.0 <= float(row['mean']) <= 100.0 and row['std'] == ''
         assert float(row['gflops']) > 0 and float(row['latency_ms']) > 0
     teacher_row, lr_row, kd_row = rows
+    # the val score that picked each student's checkpoint (choose on val)
+    assert teacher_row['val_mean'] == ''
+    assert 0.0 <= float(lr_row['val_mean']) <= 100.0
+    assert 0.0 <= float(kd_row['val_mean']) <= 100.0
     # one seed: the single paired difference, no interval
     assert float(kd_row['diff_mean']) == pytest.approx(
         float(kd_row['mean']) - float(lr_row['mean']))
@@ -267,3 +271,37 @@ def test_plan_transplants_the_dense_crkd_recipe_at_any_scale(tmp_path):
     model = MODELS.build(cfg.model)
     # the x0.5 recipe's connector follows the run's scale: 8x8 -> 32x32
     assert model.connectors['feat'].scale == 4
+
+
+def test_target_ratio_calibrates_each_method_once_for_all_seeds(
+        tiny_data_root, tiny_teacher_ckpt, tmp_path):
+    """--target-ratio R: the weights of a (method, scale) come from one
+    calibration (seed 0, the trained teacher) shared by all its seeds, kept
+    in WORK_DIR/calibration/ so that a rerun plans the same protocol; and
+    they satisfy the rule (|g_term| = R |g_task| at that point)."""
+    work = str(tmp_path)
+    args = runner.parse_args([
+        TINY_RKD, '--scales', '0.5', '--methods', 'lr_only', 'kd',
+        '--seeds', '0', '1', '--work-dir', work, '--target-ratio', '0.2',
+        '--cfg-options', *data_root_options(tiny_data_root)])
+    _, runs = runner.build_plan(args)
+    kd = [r for r in runs if r.method == 'kd']
+    assert all(r.cfg.calibration.target_ratio == 0.2 for r in kd)
+    assert all('calibration' not in r.cfg for r in runs
+               if r.method == 'lr_only')
+    runner.calibrate(kd[0], runs, tiny_teacher_ckpt, work)
+    weights = runner.calibration_weights(work, 'kd', 0.5)
+    key = 'model.distill_losses.loss_kd.loss_weight'
+    assert list(weights) == [key] and weights[key] > 0
+    assert all(r.cfg.model.distill_losses.loss_kd.loss_weight ==
+               weights[key] for r in kd)
+    _, again = runner.build_plan(args)  # a rerun reads the calibration
+    assert all(r.cfg.model.distill_losses.loss_kd.loss_weight ==
+               weights[key] for r in again if r.method == 'kd')
+    cfg_file = str(tmp_path / 'kd.py')
+    kd[0].cfg.dump(cfg_file)
+    check = load_tool('analysis_tools/loss_gradients.py').main([
+        cfg_file, '--batches', '8', '--seed', '0', '--device', 'cpu',
+        '--cfg-options', f'model.teacher_ckpt={tiny_teacher_ckpt}'])
+    assert check['terms']['distill.loss_kd']['ratio'] == pytest.approx(
+        0.2, rel=1e-3)

@@ -103,7 +103,7 @@ FAKE = {
 }
 
 
-def fake_runs(root, fake=None):
+def fake_runs(root, fake=None, val=None):
     runs = []
     for (method, scale, seed), (miou, crack) in (fake or FAKE).items():
         name = 'teacher' if seed is None else f'{method}_x{scale:g}_s{seed}'
@@ -113,7 +113,9 @@ def fake_runs(root, fake=None):
             json.dump(dict(name=name, method=method, scale=scale, seed=seed,
                            metrics={'mIoU': miou, 'IoU.crack': crack,
                                     'aAcc': 90.0},
-                           train_s=10.0), f)
+                           train_s=10.0,
+                           val_mIoU=(val or {}).get((method, scale, seed))),
+                      f)
         runs.append(run)
     return runs
 
@@ -151,18 +153,19 @@ def test_table_reports_n_paired_difference_and_gap(tmp_path, capsys):
     lines = printed.strip().splitlines()
     assert lines[0] == (
         '| method | scale | input | GFLOPs | params (M) | CPU latency (ms) '
-        '| mIoU (mean ± sd) | n (seeds) | Δ mIoU vs LR-only [95 % CI] '
+        '| val mIoU (mean ± sd) | test mIoU (mean ± sd) | n (seeds) '
+        '| Δ mIoU vs LR-only [95 % CI] '
         '| gap closed | Δ vs best baseline [95 % CI] | crack |')
     assert lines[2] == ('| teacher (HR) | HR | 128×128 | 2.840 | 28.50 | '
-                        '30.0 | 70.00 | 1 seed (indication) | — | — | — | '
+                        '30.0 | — | 70.00 | 1 seed (indication) | — | — | — | '
                         '60.00 |')
     assert lines[3] == ('| LR-only | ×0.5 | 64×64 | 0.499 | 15.43 | 7.3 | '
-                        '50.00 ± 1.00 | 3 | — | — | — | 41.00 |')
+                        '— | 50.00 ± 1.00 | 3 | — | — | — | 41.00 |')
     assert lines[4] == ('| RKD (ours) | ×0.5 | 64×64 | 0.499 | 15.43 | '
-                        '7.3 | 52.00 ± 2.00 | 3 | +2.00 [-0.48, +4.48] | '
+                        '7.3 | — | 52.00 ± 2.00 | 3 | +2.00 [-0.48, +4.48] | '
                         '10.2 % | — | 43.00 |')
     assert lines[6] == ('| KD (Hinton) | ×0.25 | 32×32 | 0.125 | 15.43 | '
-                        '2.1 | 30.14 | 1 seed (indication) | -4.86 (1 seed) '
+                        '2.1 | — | 30.14 | 1 seed (indication) | -4.86 (1 seed) '
                         '| -13.9 % | — | 18.00 |')
     assert '± 0.00' not in printed
     md = open(tmp_path / 'results.md').read()
@@ -199,8 +202,11 @@ def test_ours_is_paired_with_the_strongest_baseline(tmp_path):
                  for s, v in zip((0, 1, 2), (50.5, 51.0, 52.5))})
     fake.update({('rkd', 0.5, s): (v, 40.0)
                  for s, v in zip((0, 1, 2), (50.0, 52.0, 54.0))})
-    rows = runner.aggregate(fake_runs(tmp_path, fake), {})
+    val = {('rkd', 0.5, s): v for s, v in zip((0, 1, 2), (48., 49., 53.))}
+    rows = runner.aggregate(fake_runs(tmp_path, fake, val), {})
     rkd = next(r for r in rows if r['method'] == 'rkd')
+    assert (rkd['val_mIoU'], rkd['val_mIoU_std']) == (50.0, 2.6457513110645907)
+    assert next(r for r in rows if r['method'] == 'kd')['val_mIoU'] is None
     best = rkd['vs_best']
     assert best['method'] == 'cwd' and best['n'] == 3
     assert best['mean'] == pytest.approx(2 / 3)
