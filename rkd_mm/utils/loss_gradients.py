@@ -25,6 +25,10 @@ from torch import nn
 from rkd_mm.registry import MODELS
 from .complexity import is_distiller
 
+# a term whose gradient norm is below this fraction of the task's has
+# none to calibrate
+MIN_RATIO = 1e-4
+
 __all__ = [
     'train_batches', 'build_model', 'loss_terms', 'flat_grad',
     'current_weight', 'analyse', 'calibrate'
@@ -158,9 +162,15 @@ def analyse(model: nn.Module, batches: List[dict],
                                                                      None)
         if weight is not None:
             row['loss_weight'] = weight
-            if target_ratio is not None and norm > 0:
+            if target_ratio is not None and row['ratio'] > MIN_RATIO:
                 row['new_weight'] = weight * target_ratio * task_norm / norm
                 row['cfg_option'] = f'{key}={row["new_weight"]:.6g}'
+            elif target_ratio is not None:
+                # e.g. AT on a 1x1 student map: a constant attention map
+                # has no gradient, and rescaling it would only give an
+                # absurd weight that explodes once the gradient appears
+                row['note'] = ('no gradient on the student at this point: '
+                               'weight left as it is')
         table[name] = row
     return table
 

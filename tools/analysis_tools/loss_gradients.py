@@ -141,6 +141,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
             print(f'  --cfg-options {option}')
         if len(options) > 1:
             print(f'all together:\n  --cfg-options {" ".join(options)}')
+        for name, row in table.items():
+            if 'note' in row:
+                print(f'  {name}: {row["note"]}')
         if not options:
             print('  (no distillation term with a loss_weight and a nonzero '
                   'gradient)')
