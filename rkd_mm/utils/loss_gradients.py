@@ -28,6 +28,8 @@ from .complexity import is_distiller
 # a term whose gradient norm is below this fraction of the task's has
 # none to calibrate
 MIN_RATIO = 1e-4
+# the student's adversarial term: reported, never rescaled (see analyse)
+ADV_TERM = 'distill.loss_adv'
 
 __all__ = [
     'train_batches', 'build_model', 'loss_terms', 'flat_grad',
@@ -162,7 +164,15 @@ def analyse(model: nn.Module, batches: List[dict],
                                                                      None)
         if weight is not None:
             row['loss_weight'] = weight
-            if target_ratio is not None and row['ratio'] > MIN_RATIO:
+            if target_ratio is not None and name == ADV_TERM:
+                # the discriminator is untrained at the calibration point:
+                # its judgement's gradient grows by orders of magnitude as
+                # it learns (a weight calibrated at init, 21x the
+                # configured one, stalled the task loss: docs/results.md)
+                row['note'] = ('adversarial: not calibrated at '
+                               'initialisation (untrained discriminator); '
+                               'weight left as it is')
+            elif target_ratio is not None and row['ratio'] > MIN_RATIO:
                 row['new_weight'] = weight * target_ratio * task_norm / norm
                 row['cfg_option'] = f'{key}={row["new_weight"]:.6g}'
             elif target_ratio is not None:
