@@ -100,10 +100,10 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
         assert 0.0 <= float(row['mean']) <= 100.0 and row['std'] == ''
         assert float(row['gflops']) > 0 and float(row['latency_ms']) > 0
     teacher_row, lr_row, kd_row = rows
-    # the val score that picked each student's checkpoint (choose on val)
-    assert teacher_row['val_mean'] == ''
-    assert 0.0 <= float(lr_row['val_mean']) <= 100.0
-    assert 0.0 <= float(kd_row['val_mean']) <= 100.0
+    # the val score that picked each trained run's checkpoint (choose on
+    # val; the tiny teacher is trained by the runner here, so it has one)
+    for row in rows:
+        assert 0.0 <= float(row['val_mean']) <= 100.0
     # one seed: the single paired difference, no interval
     assert float(kd_row['diff_mean']) == pytest.approx(
         float(kd_row['mean']) - float(lr_row['mean']))
