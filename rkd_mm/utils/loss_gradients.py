@@ -64,8 +64,9 @@ def build_model(cfg: Config, checkpoint: Optional[str], seed: int,
     try:
         model = MODELS.build(model_cfg)
     except FileNotFoundError as err:
-        raise FileNotFoundError(f'{err}\nOr run with a random teacher: '
-                                '--cfg-options model.teacher_ckpt=None') from err
+        raise FileNotFoundError(
+            f'{err}\nOr run with a random teacher: '
+            '--cfg-options model.teacher_ckpt=None') from err
     if checkpoint is not None and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} not found.')
     logger = MMLogger.get_current_instance()
