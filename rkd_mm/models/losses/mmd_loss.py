@@ -85,7 +85,11 @@ class MMDLoss(nn.Module):
                 'that maps the student features to the teacher width.')
         if self.normalize:
             s, t = F.normalize(s, dim=1), F.normalize(t, dim=1)
+        return self.loss_weight * self.discrepancy(s, t)
+
+    def discrepancy(self, s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Biased multi-kernel MMD between the row sets ``s`` and ``t``
+        (equal sizes), unweighted."""
         n = s.shape[0]
         k = self.kernel(torch.cat([s, t], dim=0))
-        loss = k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()
-        return self.loss_weight * loss
+        return k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()

@@ -76,9 +76,7 @@ class PixelMMDLoss(nn.Module):
         if self.max_samples is not None and s.shape[0] > self.max_samples:
             idx = torch.randperm(s.shape[0])[:self.max_samples].to(s.device)
             s, t = s[idx], t[idx]
-        n = s.shape[0]
-        k = self._mmd.kernel(torch.cat([s, t], dim=0))
-        return k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()
+        return self._mmd.discrepancy(s, t)
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
                 gt: Optional[torch.Tensor] = None) -> torch.Tensor:
