@@ -4,7 +4,8 @@ Usage::
 
     python tools/run_experiment.py CONFIG [--scales 0.5 0.25]
         [--methods lr_only kd rkd] [--seeds 0 1] [--work-dir DIR]
-        [--iters N] [--cfg-options key=value ...]
+        [--iters N] [--target-ratio R [METHOD=R ...]]
+        [--cfg-options key=value ...]
 
 ``CONFIG`` is an RKD (distiller) config; it fixes the data, the teacher, the
 student, the schedule and the optimizer of *every* run, so all methods share
@@ -116,20 +117,84 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--iters', type=int,
                         help='student schedule length (default: CONFIG\'s)')
     parser.add_argument(
-        '--target-ratio', type=float, metavar='R',
+        '--target-ratio', nargs='+', metavar='R|METHOD=R',
         help='calibrate every distillation term of every distiller run by '
         'the project\'s rule: its loss_weight is set so that at the seeded '
         'initialisation (seed 0, trained teacher) its gradient norm on the '
         'student is R times the task\'s (tools/analysis_tools/'
         'loss_gradients.py); one calibration per method and scale, shared '
-        'by its seeds, kept in WORK_DIR/calibration/')
+        'by its seeds, kept in WORK_DIR/calibration/. A plain R applies to '
+        'every method; METHOD=R sets one method\'s R (each chosen on val, '
+        'e.g. "0.1 kd=0.3"); a distiller method left without an R is an '
+        'error')
     parser.add_argument('--latency-repeats', type=int, default=30,
                         help='timed rounds for the CPU latency (each '
                         'distinct model forwards once per round)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in every run\'s config, key=value pairs')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    check_args(args, parser)
+    args.target_ratio = parse_target_ratios(args.target_ratio, args.methods,
+                                            parser)
+    return args
+
+
+def check_args(args: argparse.Namespace,
+               parser: argparse.ArgumentParser) -> None:
+    """Refuse bad arguments before anything trains (a first run trains the
+    teacher first: a typo must not surface after it)."""
+    for scale in args.scales:
+        if not 0 < scale <= 1:
+            hint = f' (did you mean {scale / 100:g}?)' \
+                if 1 < scale <= 100 else ''
+            parser.error(f'--scales {scale:g}: a scale is the LR/HR size '
+                         f'ratio, in (0, 1], e.g. 0.5 or 0.25{hint}')
+    if args.iters is not None and args.iters < 1:
+        parser.error(f'--iters {args.iters}: the student schedule needs at '
+                     'least 1 iteration; leave --iters out for the '
+                     "configs' own schedule")
+    if any(seed < 0 for seed in args.seeds):
+        parser.error(f'--seeds {args.seeds}: seeds are integers >= 0')
+    for name in ('scales', 'methods', 'seeds'):
+        values = getattr(args, name)
+        if len(set(values)) != len(values):
+            parser.error(f'--{name} {values}: each value once')
+    if args.latency_repeats < 1:
+        parser.error('--latency-repeats must be >= 1')
+
+
+def parse_target_ratios(values: Optional[List[str]], methods: List[str],
+                        parser: argparse.ArgumentParser
+                        ) -> Optional[Dict[str, float]]:
+    """``['0.1', 'kd=0.3']`` -> ``{method: R}`` for every distiller
+    method of the plan (None without ``--target-ratio``)."""
+    if not values:
+        return None
+    default, ratios = None, {}
+    for value in values:
+        method, sep, number = value.rpartition('=')
+        try:
+            ratio = float(number)
+        except ValueError:
+            parser.error(f'--target-ratio {value!r}: expected R or '
+                         'METHOD=R with R a positive number, e.g. 0.1 or '
+                         'kd=0.3')
+        if not ratio > 0:
+            parser.error(f'--target-ratio {value!r}: R must be > 0')
+        if not sep:
+            default = ratio
+        elif method not in methods or method == 'lr_only':
+            parser.error(f'--target-ratio {value!r}: {method!r} is not a '
+                         'distiller method of --methods '
+                         f'({" ".join(methods)})')
+        else:
+            ratios[method] = ratio
+    missing = [m for m in methods if m != 'lr_only' and m not in ratios]
+    if missing and default is None:
+        parser.error('--target-ratio gives no R for ' + ', '.join(missing) +
+                     '; add a plain R for the rest or METHOD=R for each')
+    return {m: ratios.get(m, default) for m in methods if m != 'lr_only'}
 
 
 # ----------------------------------------------------------------------
@@ -269,11 +334,11 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
                         transplant_method(run_cfg, method)
                     run_cfg.model.scale_factor = scale
                     run_cfg.model.test_scale_factor = None
-                if args.iters:
+                if args.iters is not None:
                     set_iters(run_cfg, args.iters)
                 if args.target_ratio is not None and method != 'lr_only':
                     run_cfg.calibration = dict(
-                        target_ratio=args.target_ratio,
+                        target_ratio=args.target_ratio[method],
                         batches=CALIBRATION_BATCHES, seed=0)
                     weights = calibration_weights(work_root, method, scale)
                     if weights is not None:

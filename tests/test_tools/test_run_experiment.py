@@ -273,6 +273,39 @@ def test_plan_transplants_the_dense_crkd_recipe_at_any_scale(tmp_path):
     assert model.connectors['feat'].scale == 4
 
 
+@pytest.mark.parametrize('bad', [
+    ['--scales', '25'], ['--scales', '0'], ['--scales', '1.5'],
+    ['--iters', '0'], ['--iters', '-5'], ['--seeds', '-1'],
+    ['--seeds', '0', '0'], ['--methods', 'kd', 'kd'],
+    ['--latency-repeats', '0']])
+def test_bad_arguments_are_refused_before_anything_runs(bad, capsys):
+    """A typo stops the runner at argument parsing, naming the argument
+    (a first run would otherwise train the teacher before noticing)."""
+    with pytest.raises(SystemExit) as exit_info:
+        runner.parse_args([TINY_RKD, *bad])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert bad[0] in err
+    if bad == ['--scales', '25']:
+        assert 'did you mean 0.25' in err
+
+
+def test_target_ratio_per_method(tmp_path):
+    """``--target-ratio 0.1 kd=0.3``: KD at 0.3, every other distiller
+    method at 0.1, LR-only uncalibrated; a method without any R, a method
+    not planned, or R <= 0 is refused before anything runs."""
+    base = [TINY_RKD, '--methods', 'lr_only', 'kd', 'cwd', '--work-dir',
+            str(tmp_path)]
+    args = runner.parse_args(base + ['--target-ratio', '0.1', 'kd=0.3'])
+    assert args.target_ratio == {'kd': 0.3, 'cwd': 0.1}
+    _, runs = runner.build_plan(args)
+    assert {r.method: r.cfg.get('calibration', {}).get('target_ratio')
+            for r in runs} == {'lr_only': None, 'kd': 0.3, 'cwd': 0.1}
+    for bad in (['kd=0.3'], ['0.1', 'fitnet=0.3'], ['0'], ['kd=x']):
+        with pytest.raises(SystemExit):
+            runner.parse_args(base + ['--target-ratio', *bad])
+
+
 def test_target_ratio_calibrates_each_method_once_for_all_seeds(
         tiny_data_root, tiny_teacher_ckpt, tmp_path):
     """--target-ratio R: the weights of a (method, scale) come from one
