@@ -1,4 +1,5 @@
-"""Install rkd_mm: ``pip install -e .`` (``-e ".[tests]"`` for the tests)."""
+"""Install rkd_mm: ``pip install -e .`` (``-e ".[tests]"`` for the tests,
+``-e ".[deploy]"`` for ONNX export and onnxruntime inference)."""
 import os.path as osp
 
 from setuptools import find_packages, setup
@@ -31,7 +32,9 @@ setup(
     python_requires='>=3.9',
     install_requires=read_requirements('runtime'),
     extras_require={
-        'tests': read_requirements('tests'),
+        # the tests export and run ONNX models, so they need the deploy set
+        'tests': read_requirements('tests') + read_requirements('deploy'),
+        'deploy': read_requirements('deploy'),
         'elpv': read_requirements('optional'),
     },
     license='Apache-2.0',

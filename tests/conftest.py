@@ -27,6 +27,24 @@ TINY_SETTINGS = DefectDataSettings(
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
+def seg_batch(n: int = 2, size: int = 64, seed: int = 0) -> dict:
+    """A batch as the segmentation data loader gives it: ``n`` random
+    uint8 images ``size``² with random 5-class label maps."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        inputs.append(torch.randint(0, 256, (3, size, size), generator=g,
+                                    dtype=torch.uint8))
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(
+            data=torch.randint(0, 5, (1, size, size), generator=g))
+        s.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size)))
+        samples.append(s)
+    return dict(inputs=inputs, data_samples=samples)
+
+
 @pytest.fixture(scope='session')
 def tiny_teacher_ckpt(tmp_path_factory) -> str:
     """A (randomly initialised) tiny teacher saved the way MMEngine does."""

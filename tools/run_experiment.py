@@ -69,6 +69,9 @@ from typing import Dict, List, Optional, Tuple
 import rkd_mm  # noqa: F401  (environment shims)
 from mmengine.config import Config, DictAction
 
+from rkd_mm.utils.cfg_options import check_cfg_options
+from rkd_mm.utils.work_dir import list_checkpoints
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RECIPES = osp.join(REPO, 'configs', 'baselines')
 # the recipe of each KD baseline: its distillation fields are transplanted
@@ -304,6 +307,7 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
                 'config on its own.')
     options = args.cfg_options or {}
     shared = {k: v for k, v in options.items() if not k.startswith('model.')}
+    check_cfg_options(cfg, options)  # a typo'd key is an error, not ignored
     cfg.merge_from_dict(options)
     work_root = args.work_dir
 
@@ -579,7 +583,9 @@ def execute(run: Run, progress: Progress,
     ckpt = run.ckpt
     if run.train:
         args = ['tools/train.py', run.config_file, '--work-dir', train_dir]
-        if osp.isfile(osp.join(train_dir, 'last_checkpoint')):
+        # a run stopped after a checkpoint resumes (tools/train.py takes
+        # the newest iter_*.pth when last_checkpoint is gone)
+        if list_checkpoints(train_dir):
             args.append('--resume')
         print(f'[{progress.done + 1}/{progress.total}] {run.name}: '
               f'training ({"resuming" if "--resume" in args else "new"}), '

@@ -10,6 +10,12 @@ Prints a per-class IoU table and mIoU; ``--show-dir`` writes, per test image,
 the ground truth and the prediction overlaid side by side; ``--out`` writes
 the predicted label maps as PNGs (mmseg's ``IoUMetric`` ``output_dir``). The
 metrics also go to ``<log dir>/test_metrics.json``.
+
+The checkpoint is read safely (no code from the file runs; see
+``rkd_mm/utils/checkpoint.py``) and must fit the config's model exactly; a
+distiller checkpoint given to a plain student config is scored as its
+student. Any other mismatch stops with the missing/unexpected keys and shape
+mismatches, before anything is scored.
 """
 import argparse
 import json
@@ -19,7 +25,12 @@ import os.path as osp
 import rkd_mm  # noqa: F401  (environment shims before mmengine runs)
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+from rkd_mm.engine.hooks import register_strict_load_hook
+from rkd_mm.utils.cfg_options import check_cfg_options
+from rkd_mm.utils.checkpoint import CheckpointError, check_checkpoint_file
 
 
 def parse_args() -> argparse.Namespace:
@@ -76,13 +87,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Merge the command-line arguments into the config."""
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
+        check_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    if not osp.isfile(args.checkpoint):
+    if not osp.exists(args.checkpoint):
         raise FileNotFoundError(
             f'Checkpoint {args.checkpoint} not found. Train one first with '
             f'`python tools/train.py {args.config}` (it is written to '
@@ -110,8 +122,16 @@ def _plain(value):
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    try:
+        check_checkpoint_file(args.checkpoint)  # before building anything
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
+            RUNNERS.build(cfg)
+        # MMEngine loads load_from non-strictly: stop on a checkpoint of
+        # another model instead of scoring random weights
+        register_strict_load_hook(runner)
+        metrics = runner.test()
+    except CheckpointError as err:
+        raise SystemExit(f'tools/test.py: {err}') from None
     if is_main_process():
         path = osp.join(runner.log_dir, 'test_metrics.json')
         with open(path, 'w') as f:

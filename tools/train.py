@@ -4,6 +4,14 @@ Usage::
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--cfg-options key=value ...] [--launcher {none,pytorch,slurm,mpi}]
+
+What is trained is kept: a fresh run refuses a work dir that holds
+checkpoints; ``--resume`` finds the checkpoint in a moved work dir, says so
+when there is none, and refuses one written by another model or config
+(``rkd_mm.ResumeCheckHook``); a NaN/inf loss stops the run before anything
+of that iteration is saved (``rkd_mm.NonFiniteLossHook``); unknown
+top-level ``--cfg-options`` keys are refused. ``--amp`` is bf16 autocast on
+the CPU (``rkd_mm.AutocastOptimWrapper``), fp16 with loss scaling on a GPU.
 """
 import argparse
 import logging
@@ -15,6 +23,12 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+from rkd_mm.engine.hooks import (NonFiniteLossHook, ResumeCheckHook,
+                                 register_strict_load_hook)
+from rkd_mm.engine.optimizers import amp_optim_wrapper_cfg
+from rkd_mm.utils.cfg_options import check_cfg_options
+from rkd_mm.utils.work_dir import list_checkpoints, resume_checkpoint
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,25 +77,16 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.amp:
         import torch
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper == 'AmpOptimWrapper':
-            print_log('AMP training is already enabled in your config.',
-                      logger='current', level=logging.WARNING)
-        elif optim_wrapper == 'OptimWrapper':
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            if torch.cuda.is_available():
-                cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-            else:  # CPU autocast supports bfloat16 only
-                cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
-        else:
-            raise ValueError(
-                '--amp works with optim_wrapper.type="OptimWrapper"; this '
-                f'config uses {optim_wrapper!r}: set AMP per optimizer in '
-                'the config instead.')
+        cfg.optim_wrapper = amp_optim_wrapper_cfg(cfg.optim_wrapper,
+                                                  torch.cuda.is_available())
+
+    if args.cfg_options is not None:
+        check_cfg_options(cfg, args.cfg_options)
+        cfg.merge_from_dict(args.cfg_options)
 
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = find_checkpoint_to_resume(cfg.work_dir)
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise FileNotFoundError(
@@ -90,24 +95,61 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                 'from the latest checkpoint in the work_dir.')
         cfg.resume = True
         cfg.load_from = args.resume
-
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 
+def find_checkpoint_to_resume(work_dir: str) -> str:
+    """The checkpoint ``--resume`` without a path continues from.
+
+    MMEngine would log "Auto resumed from None" and train from scratch when
+    there is none, and fail on the stale absolute path of a moved work dir;
+    :func:`rkd_mm.utils.work_dir.resume_checkpoint` resolves both.
+    """
+    path, note = resume_checkpoint(work_dir)
+    if path is None:
+        raise FileNotFoundError(
+            f'--resume: nothing to resume in {work_dir} (no last_checkpoint '
+            'file, no iter_*.pth). Start a fresh run without --resume, give '
+            'the checkpoint with --resume PATH.pth, or point --work-dir at '
+            'the run to continue.')
+    if note:
+        print_log(note, logger='current', level=logging.WARNING)
+    return path
+
+
 def refuse_to_overwrite(cfg: Config) -> None:
-    """Never let a fresh run overwrite the checkpoints of an earlier one."""
+    """Never let a fresh run overwrite the checkpoints of an earlier one.
+
+    Checks the files themselves, not only MMEngine's ``last_checkpoint``
+    marker: a work dir whose marker is gone still holds its ``iter_*.pth``
+    and ``best_*.pth``, which a fresh run would overwrite one by one.
+    """
     if cfg.get('resume', False):
         return
-    marker = osp.join(cfg.work_dir, 'last_checkpoint')
-    if osp.isfile(marker):
-        with open(marker) as f:
-            last = f.read().strip()
-        raise FileExistsError(
-            f'{cfg.work_dir} already holds a run (last checkpoint: {last}). '
-            'A fresh run would overwrite its checkpoints. Continue it with '
-            '--resume, or start anew with another --work-dir.')
+    found = [osp.basename(p) for p in list_checkpoints(cfg.work_dir)]
+    if osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+        found.append('last_checkpoint')
+    if not found:
+        return
+    shown = ', '.join(found[:6]) + (f' and {len(found) - 6} more'
+                                    if len(found) > 6 else '')
+    raise FileExistsError(
+        f'{cfg.work_dir} already holds a run ({shown}). A fresh run would '
+        'overwrite its checkpoints. Continue it with --resume, start anew '
+        'with another --work-dir, or delete those files first.')
+
+
+def register_safety_hooks(runner: Runner, cfg: Config) -> None:
+    """Hooks every training run of this tool gets, registered on the runner
+    rather than written into ``cfg``: they guard the run without changing
+    the config the Runner dumps into the work dir (which
+    ``tools/run_experiment.py`` compares with the run's protocol)."""
+    if not any(isinstance(h, NonFiniteLossHook) for h in runner.hooks):
+        runner.register_hook(NonFiniteLossHook())
+    if cfg.get('resume', False) and cfg.get('load_from'):
+        runner.register_hook(ResumeCheckHook(checkpoint=cfg.load_from))
+    elif cfg.get('load_from'):  # MMEngine loads load_from non-strictly
+        register_strict_load_hook(runner)
 
 
 def main() -> None:
@@ -118,6 +160,7 @@ def main() -> None:
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    register_safety_hooks(runner, cfg)
     runner.train()
 
 

@@ -1,8 +1,12 @@
-from .hooks import NumClassCheckHook, ProgressBarHook, RNGStateHook
-from .optimizers import MultiOptimWrapperConstructor
+from .hooks import (NonFiniteLossHook, NumClassCheckHook, ProgressBarHook,
+                    ResumeCheckHook, RNGStateHook, StrictLoadHook,
+                    register_strict_load_hook)
+from .optimizers import AutocastOptimWrapper, MultiOptimWrapperConstructor
 from .runner import DistillTestLoop, DistillValLoop
 
 __all__ = [
-    'NumClassCheckHook', 'ProgressBarHook', 'RNGStateHook',
+    'NonFiniteLossHook', 'NumClassCheckHook', 'ProgressBarHook',
+    'ResumeCheckHook', 'RNGStateHook', 'StrictLoadHook',
+    'register_strict_load_hook', 'AutocastOptimWrapper',
     'MultiOptimWrapperConstructor', 'DistillValLoop', 'DistillTestLoop'
 ]

@@ -7,6 +7,12 @@ works and is a no-op if it does, so the module is harmless on a machine with
 full mmcv, a matching torchvision or a GPU. :func:`apply_all` is called once by
 ``rkd_mm/__init__.py``; every shim is idempotent.
 
+The exception is checkpoint loading (shim 3), which is also a security
+policy and therefore always applies: local checkpoints are read with
+``torch.load(weights_only=True)`` and a short allow-list
+(:mod:`rkd_mm.utils.checkpoint`), never with full pickle unless
+``RKD_MM_UNSAFE_LOAD=1`` is set for files the user trusts.
+
 The docstring of each shim says what fails without it and when it can go.
 """
 import atexit
@@ -14,7 +20,6 @@ import importlib
 import importlib.machinery
 import importlib.util
 import os
-import pickle
 import sys
 import types
 from typing import Any, Callable, List
@@ -148,63 +153,54 @@ def patch_mmcv_ext() -> bool:
 
 
 # --------------------------------------------------------------------------
-# 3. MMEngine checkpoints under torch >= 2.6 (weights_only=True default)
+# 3. MMEngine checkpoints under torch >= 2.6: safe by default
 # --------------------------------------------------------------------------
 def _load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
-    """MMEngine's local loader, weights-only first, full unpickling second.
+    """MMEngine's local loader, reading without running code.
 
-    A pure state dict (e.g. a student exported by
-    ``tools/model_converters``) loads with ``weights_only=True``. A training
-    checkpoint written by MMEngine also pickles message-hub objects and numpy
-    internals; it is loaded with ``weights_only=False``, which is what
-    MMEngine always did before torch 2.6. Unpickling can run code: only load
-    checkpoints you trust. Set ``RKD_MM_WEIGHTS_ONLY=1`` to refuse the
-    fallback.
+    Delegates to :func:`rkd_mm.utils.checkpoint.read_checkpoint`:
+    ``torch.load(weights_only=True)`` plus a short allow-list of exactly what
+    MMEngine's own training checkpoints pickle (its ``HistoryBuffer``, numpy
+    arrays and scalars, and ``builtins.getattr`` restricted to the buffer's
+    four statistics methods). A checkpoint that pickles anything else is
+    refused with :class:`~rkd_mm.utils.checkpoint.UnsafeCheckpointError`
+    naming the file and the offending global; a directory, an empty,
+    truncated or text file gets
+    :class:`~rkd_mm.utils.checkpoint.NotACheckpointError`.
+
+    Explicit opt-in to full unpickling (which can run any code in the file):
+    ``RKD_MM_UNSAFE_LOAD=1`` in the environment. Each file then loaded with
+    full pickle is named in an ``UnsafeLoadWarning``.
     """
-    import torch
-
-    filename = os.path.expanduser(filename)
-    if not os.path.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    try:
-        return torch.load(
-            filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        if os.environ.get('RKD_MM_WEIGHTS_ONLY', '0') == '1':
-            raise pickle.UnpicklingError(
-                f'{filename} is not a plain weights file and '
-                'RKD_MM_WEIGHTS_ONLY=1 forbids full unpickling. Unset it only '
-                'if you trust the file.') from err
-        return torch.load(
-            filename, map_location=map_location, weights_only=False)
+    from .checkpoint import read_checkpoint
+    return read_checkpoint(filename, map_location=map_location)
 
 
 def patch_checkpoint_loading() -> bool:
-    """Let MMEngine load its own checkpoints under torch >= 2.6.
+    """Make MMEngine's local checkpoint loader safe and torch-2.6 proof.
 
     Fails without it: torch 2.6 made ``torch.load(weights_only=True)`` the
     default; MMEngine 0.10.7 calls ``torch.load`` without the argument, so
     ``--resume``, ``load_from``, ``load_checkpoint`` and
     ``init_cfg=dict(type='Pretrained')`` die on MMEngine's own files with
     ``Unsupported global: mmengine.logging.history_buffer.HistoryBuffer``
-    (upstream mmengine issue #1655; allow-listing globals is not enough, the
-    files also pickle ``builtins.getattr`` and numpy internals).
+    (upstream mmengine issue #1655). Falling back to
+    ``weights_only=False``, the usual workaround, lets a crafted checkpoint
+    run code through every one of those paths.
 
     What it does: re-registers MMEngine's loader for local paths (the empty
-    prefix) with :func:`_load_local_checkpoint`. Only files the user names
-    are affected; URLs keep MMEngine's loaders.
+    prefix) with :func:`_load_local_checkpoint` (safe reading with a short
+    allow-list; full pickle only with ``RKD_MM_UNSAFE_LOAD=1``). URLs keep
+    MMEngine's loaders (``torch.hub`` loads those with ``weights_only=True``
+    under torch >= 2.6).
 
-    Delete when: MMEngine passes ``weights_only`` itself (upstream PR #1650)
-    and the pin moves to that release.
+    Delete when: MMEngine loads its own checkpoints with ``weights_only=True``
+    (upstream PR #1650 allow-lists its globals) and the pin moves to that
+    release; keep the allow-list's checks (``rkd_mm.utils.checkpoint``).
 
     Returns:
         bool: True if the loader was replaced.
     """
-    import torch
-
-    major, minor = (int(p) for p in torch.__version__.split('.')[:2])
-    if (major, minor) < (2, 6):
-        return False
     from mmengine.runner.checkpoint import CheckpointLoader
 
     if CheckpointLoader._schemes.get('') is _load_local_checkpoint:

@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import load_checkpoint
 from torch import nn
 
+from .checkpoint import load_weights
 from .complexity import (count, distiller_complexity, is_distiller,
                          model_complexity, test_input_shape)
 
@@ -131,8 +131,10 @@ def build_eval_model(cfg: Config, checkpoint: Optional[str] = None
 
     A distiller's teacher is built without ``teacher_ckpt`` (its weights
     are not needed to time it or to predict with the student, and a
-    distiller checkpoint does not carry them); a checkpoint is loaded
-    strictly, so one of another model stops with the mismatching keys.
+    distiller checkpoint does not carry them); a checkpoint is read safely
+    and loaded strictly (:func:`rkd_mm.utils.checkpoint.load_weights`), so
+    one of another model stops with the mismatching keys, and a distiller
+    checkpoint given to a plain student config loads its student.
 
     Args:
         cfg: A full config.
@@ -153,7 +155,9 @@ def build_eval_model(cfg: Config, checkpoint: Optional[str] = None
                 f'checkpoint {checkpoint} not found: pass the .pth file that '
                 'tools/train.py wrote for this config, or leave it out to '
                 'use random weights (timing does not depend on them).')
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        config = getattr(cfg, 'filename', None)
+        load_weights(model, checkpoint,
+                     f'the model of {config}' if config else 'the model')
     return model.eval()
 
 
@@ -188,15 +192,7 @@ def benchmark_config(cfg: Config,
         (``latency_ratio / flops_ratio``: 1 means the FLOPs saving is fully
         realised as speed).
     """
-    if batch_size < 1:
-        raise ValueError(f'batch_size={batch_size} must be >= 1.')
-    model = build_eval_model(cfg, checkpoint)
-    if is_distiller(cfg):
-        costs = distiller_complexity(cfg, shape)
-        nets = dict(teacher=model.teacher, student=model.student)
-    else:
-        costs = dict(model=model_complexity(cfg, shape))
-        nets = dict(model=model)
+    nets, costs = deployed_nets(cfg, checkpoint, shape, batch_size)
     gen = torch.Generator().manual_seed(0)
     fns = {}
     for name, net in nets.items():
@@ -206,29 +202,76 @@ def benchmark_config(cfg: Config,
         fns[name] = _forward_fn(net, x)
     with torch.no_grad():
         rounds = time_interleaved(fns, warmup, repeats)
-    models = {}
-    for name, times in rounds.items():
-        models[name] = dict(
-            latency_stats(times, batch_size),
-            input_shape=list(costs[name]['input_shape']),
-            gflops=costs[name]['flops'] / 1e9,
-            params=costs[name]['params'])
+    return summarize_rounds(rounds, costs, batch_size, warmup, repeats,
+                            checkpoint)
+
+
+def deployed_nets(cfg: Config, checkpoint: Optional[str],
+                  shape: Optional[Sequence[int]], batch_size: int
+                  ) -> Tuple[Dict[str, nn.Module], Dict[str, dict]]:
+    """The networks a config deploys and their costs, for any backend.
+
+    Returns:
+        tuple: ``{name: network}`` (``teacher`` and ``student`` for a
+        distiller, else ``model``) in eval mode with ``checkpoint``'s
+        weights, and ``{name: complexity}`` (``input_shape``, ``flops``,
+        ``params``, from :mod:`rkd_mm.utils.complexity`).
+    """
+    if batch_size < 1:
+        raise ValueError(f'batch_size={batch_size} must be >= 1.')
+    model = build_eval_model(cfg, checkpoint)
+    if is_distiller(cfg):
+        costs = distiller_complexity(cfg, shape)
+        nets = dict(teacher=model.teacher, student=model.student)
+    else:
+        costs = dict(model=model_complexity(cfg, shape))
+        nets = dict(model=model)
+    return nets, costs
+
+
+def summarize_rounds(rounds: Dict[str, List[float]], costs: Dict[str, dict],
+                     batch_size: int, warmup: int, repeats: int,
+                     checkpoint: Optional[str]) -> Dict[str, object]:
+    """``benchmark_config``'s result from interleaved timing rounds."""
+    models = {
+        name: dict(latency_stats(times, batch_size),
+                   input_shape=list(costs[name]['input_shape']),
+                   gflops=costs[name]['flops'] / 1e9,
+                   params=costs[name]['params'])
+        for name, times in rounds.items()
+    }
     result: Dict[str, object] = dict(
         models=models, batch_size=batch_size, warmup=warmup,
         repeats=repeats,
         weights='checkpoint' if checkpoint else 'random')
     if 'teacher' in models:
-        ratios = [t / s for t, s in zip(rounds['teacher'], rounds['student'])]
-        p25, median, p75 = np.percentile(ratios, [25, 50, 75])
-        flops_ratio = costs['teacher']['flops'] / costs['student']['flops']
-        result.update(
-            latency_ratio=float(median),
-            latency_ratio_iqr=[float(p25), float(p75)],
-            ratio_of_medians=statistics.median(rounds['teacher']) /
-            statistics.median(rounds['student']),
-            flops_ratio=flops_ratio,
-            speedup_vs_flops=float(median) / flops_ratio)
+        result.update(ratio_summary(rounds['teacher'], rounds['student'],
+                                    costs['teacher']['flops'],
+                                    costs['student']['flops']))
     return result
+
+
+def ratio_summary(teacher_s: Sequence[float], student_s: Sequence[float],
+                  teacher_flops: float, student_flops: float
+                  ) -> Dict[str, object]:
+    """Teacher/student latency ratio per round against the FLOPs ratio.
+
+    Returns:
+        dict: ``latency_ratio`` (median of the per-round ratios),
+        ``latency_ratio_iqr`` ([p25, p75]), ``ratio_of_medians``,
+        ``flops_ratio`` and ``speedup_vs_flops`` (latency ratio / FLOPs
+        ratio: 1 means the FLOPs saving is fully realised as speed).
+    """
+    ratios = [t / s for t, s in zip(teacher_s, student_s)]
+    p25, median, p75 = np.percentile(ratios, [25, 50, 75])
+    flops_ratio = teacher_flops / student_flops
+    return dict(
+        latency_ratio=float(median),
+        latency_ratio_iqr=[float(p25), float(p75)],
+        ratio_of_medians=statistics.median(teacher_s) /
+        statistics.median(student_s),
+        flops_ratio=flops_ratio,
+        speedup_vs_flops=float(median) / flops_ratio)
 
 
 # keys that only choose initial weights: they do not change the network a

@@ -18,11 +18,11 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import load_checkpoint
 from mmengine.runner.utils import set_random_seed
 from torch import nn
 
 from rkd_mm.registry import MODELS
+from .checkpoint import load_weights
 from .complexity import is_distiller
 
 # a term whose gradient norm is below this fraction of the task's has
@@ -75,8 +75,7 @@ def build_model(cfg: Config, checkpoint: Optional[str], seed: int,
     try:
         model.init_weights()  # as the runner does before training
         if checkpoint is not None:
-            load_checkpoint(model, checkpoint, map_location='cpu',
-                            strict=True)
+            load_weights(model, checkpoint)
     finally:
         logger.setLevel(level)
     if getattr(model, 'discriminator', None) is not None:

@@ -15,6 +15,7 @@ from mmengine.config import Config
 
 from conftest import (TINY_HR, TINY_LR, TINY_RKD, data_root_options,
                       load_tool)
+from rkd_mm.utils.checkpoint import CheckpointMismatchError
 from rkd_mm.utils.latency import (build_eval_model, latency_stats,
                                   time_interleaved)
 
@@ -124,6 +125,20 @@ def test_benchmark_plain_config_loads_the_checkpoint(tiny_data_root, ckpts,
         bench.main([TINY_LR, str(tmp_path / 'missing.pth')])
 
 
+def test_eval_models_load_checkpoints_strictly(ckpts):
+    """benchmark.py and visualize_predictions.py load through
+    build_eval_model: strict, and a distiller's checkpoint in its
+    student's plain config is that student."""
+    model = build_eval_model(Config.fromfile(TINY_LR), ckpts['rkd'])
+    saved = torch.load(ckpts['lr_only'], weights_only=True)['state_dict']
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, saved[key]), key
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'lr_only.pth does not fit the model of .*'
+                       r'tiny_rkd.py: 198 missing keys'):
+        build_eval_model(Config.fromfile(TINY_RKD), ckpts['lr_only'])
+
+
 def test_resolution_sweep_writes_one_row_per_scale(tiny_data_root, ckpts,
                                                    tmp_path):
     sweep = analysis_tool('resolution_sweep')
@@ -157,14 +172,26 @@ def test_resolution_sweep_writes_one_row_per_scale(tiny_data_root, ckpts,
         assert a[key] == pytest.approx(b[key], abs=1e-6, nan_ok=True)
 
 
-def test_resolution_sweep_explains_a_config_without_a_scale(ckpts):
+def test_resolution_sweep_loads_checkpoints_strictly(tiny_data_root, ckpts,
+                                                    tmp_path):
     sweep = analysis_tool('resolution_sweep')
-    # the runner loads non-strictly: a checkpoint of the other kind of
-    # model is refused before it could be scored with random weights
-    with pytest.raises(SystemExit, match='extract the student'):
-        sweep.main([TINY_LR, ckpts['rkd'], '--scales', '0.5'])
-    with pytest.raises(SystemExit, match='no "student." weights'):
-        sweep.main([TINY_RKD, ckpts['lr_only'], '--scales', '0.5'])
+    options = ['--scales', '0.5', '--cfg-options',
+               *data_root_options(tiny_data_root)]
+    # MMEngine loads non-strictly: a plain checkpoint under a distiller
+    # config is refused before it could be scored with random weights
+    with pytest.raises(SystemExit, match='no "student." keys'):
+        sweep.main([TINY_RKD, ckpts['lr_only'], '--work-dir',
+                    str(tmp_path / 'refused'), *options])
+    # a distiller checkpoint under its student's plain config: the student
+    rows = [
+        sweep.main([TINY_LR, ckpts[name], '--work-dir', str(tmp_path / name),
+                    *options])[0] for name in ('rkd', 'lr_only')
+    ]
+    assert rows[0]['mIoU'] == pytest.approx(rows[1]['mIoU'])
+
+
+def test_resolution_sweep_explains_a_config_without_a_scale():
+    sweep = analysis_tool('resolution_sweep')
     with pytest.raises(ValueError, match='LRDownsample'):
         sweep.config_at_scale(Config.fromfile(TINY_HR), 0.5)
     with pytest.raises(ValueError, match='out of range'):

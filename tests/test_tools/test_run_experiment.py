@@ -290,6 +290,13 @@ def test_bad_arguments_are_refused_before_anything_runs(bad, capsys):
         assert 'did you mean 0.25' in err
 
 
+def test_unknown_cfg_option_is_refused_with_the_nearest_key(tmp_path):
+    args = runner.parse_args([TINY_RKD, '--work-dir', str(tmp_path),
+                              '--cfg-options', 'randomnes.seed=5'])
+    with pytest.raises(ValueError, match="did you mean 'randomness'"):
+        runner.build_plan(args)
+
+
 def test_target_ratio_per_method(tmp_path):
     """``--target-ratio 0.1 kd=0.3``: KD at 0.3, every other distiller
     method at 0.1, LR-only uncalibrated; a method without any R, a method

@@ -1,6 +1,5 @@
 """The environment shims of rkd_mm.utils.compat do their one job each."""
 import os
-import pickle
 import socket
 
 import numpy as np
@@ -51,14 +50,23 @@ def test_mmengine_training_checkpoint_loads(tmp_path):
     assert torch.equal(ckpt['state_dict']['w'], torch.ones(2))
 
 
-def test_weights_only_mode_accepts_state_dicts_only(tmp_path, monkeypatch):
-    monkeypatch.setenv('RKD_MM_WEIGHTS_ONLY', '1')
+def test_local_checkpoints_go_through_the_safe_reader(tmp_path):
+    """Every MMEngine load of a local path (load_from, resume,
+    init_cfg=Pretrained) uses rkd_mm's reader; crafted files: see
+    tests/test_utils/test_checkpoint.py."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from rkd_mm.utils import compat
+    from rkd_mm.utils.checkpoint import UnsafeCheckpointError
+
+    assert CheckpointLoader._get_checkpoint_loader(
+        str(tmp_path / 'x.pth')) is compat._load_local_checkpoint
     plain = str(tmp_path / 'plain.pth')
     torch.save(dict(state_dict=dict(w=torch.zeros(3))), plain)
     assert _load_checkpoint(plain)['state_dict']['w'].shape == (3, )
     pickled = str(tmp_path / 'pickled.pth')
-    torch.save(dict(hub=HistoryBuffer()), pickled)
-    with pytest.raises(pickle.UnpicklingError, match='RKD_MM_WEIGHTS_ONLY'):
+    torch.save(dict(meta=dict(f=os.getcwd)), pickled)
+    with pytest.raises(UnsafeCheckpointError, match='pickled.pth.*posix'):
         _load_checkpoint(pickled)
 
 

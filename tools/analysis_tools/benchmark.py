@@ -4,7 +4,8 @@ Usage::
 
     python tools/analysis_tools/benchmark.py CONFIG [CHECKPOINT]
         [--warmup 10] [--repeats 50] [--batch-size 1] [--threads N]
-        [--shape H [W]] [--out result.json] [--cfg-options key=value ...]
+        [--shape H [W]] [--backend {pytorch,onnxruntime}] [--out result.json]
+        [--cfg-options key=value ...]
 
 Times the tensor forward (backbone, neck, decode head) in eval mode under
 ``torch.no_grad()``, the part ``get_flops.py`` counts. For a distiller
@@ -15,6 +16,12 @@ GFLOPs ratio; any other config is timed at its test input size. Without a
 checkpoint the weights are random: a dense CNN's latency does not depend on
 its weights' values. Reports the median, the interquartile range (p25-p75)
 and the minimum per forward, and images per second at the median.
+
+``--backend onnxruntime`` times the same networks exported to ONNX (raw
+logits, static shapes, as ``tools/deployment/pytorch2onnx.py`` writes them)
+in onnxruntime sessions with the same intra-op threads as the PyTorch path
+(``--threads`` or torch's default), teacher and student alike
+(:mod:`rkd_mm.deployment.benchmark`; needs ``pip install -e ".[deploy]"``).
 """
 import argparse
 import json
@@ -48,6 +55,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--shape', type=int, nargs='+',
         help='(HR) input size H [W] instead of the test pipeline\'s')
+    parser.add_argument(
+        '--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
+        help='run the networks in PyTorch (eager) or exported to ONNX in '
+        'onnxruntime, with the same threads')
     parser.add_argument('--out', help='write the result as JSON here')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -96,15 +107,22 @@ def main(argv: Optional[List[str]] = None) -> dict:
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    result = benchmark_config(cfg, args.checkpoint, shape, args.batch_size,
-                              args.warmup, args.repeats)
+    if args.backend == 'onnxruntime':
+        from rkd_mm.deployment import benchmark_config_onnxruntime
+        result = benchmark_config_onnxruntime(
+            cfg, args.checkpoint, shape, args.batch_size, args.warmup,
+            args.repeats)
+    else:
+        result = benchmark_config(cfg, args.checkpoint, shape,
+                                  args.batch_size, args.warmup, args.repeats)
     result = dict(config=args.config, checkpoint=args.checkpoint,
                   **result, machine=machine_info())
     print(f'Config: {args.config}')
     print(format_table(result))
     m = result['machine']
-    print(f'batch {args.batch_size}, {args.warmup} warm-up + '
-          f'{args.repeats} timed forwards, {m["torch_threads"]} torch '
+    print(f'{args.backend}, batch {args.batch_size}, {args.warmup} warm-up + '
+          f'{args.repeats} timed forwards, {m["torch_threads"]} '
+          f'{"intra-op" if args.backend == "onnxruntime" else "torch"} '
           f'threads, load average {m["loadavg_1_5_15"]}, '
           + ('weights from the checkpoint' if args.checkpoint else
              'random weights (latency does not depend on their values)'))

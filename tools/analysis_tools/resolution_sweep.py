@@ -19,6 +19,9 @@ LR op, area averaging) and is scored against the HR masks, exactly as
 
 One MMEngine ``Runner.test()`` per scale (logs in ``WORK_DIR/x<s>/``).
 Prints scale / input size / mIoU / per-class IoU and writes them as CSV.
+
+The checkpoint is read safely and loaded strictly, as by ``tools/test.py``
+(a distiller checkpoint under a plain LR config: its student).
 """
 import argparse
 import copy
@@ -31,9 +34,10 @@ from typing import Dict, List, Optional, Sequence
 import rkd_mm  # noqa: F401  (environment shims before mmengine runs)
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import _load_checkpoint
 
 from rkd_mm.datasets.transforms import check_scale_factor, lr_size
+from rkd_mm.engine.hooks import register_strict_load_hook
+from rkd_mm.utils.checkpoint import CheckpointError, check_checkpoint_file
 from rkd_mm.utils.complexity import is_distiller, test_input_shape
 
 LR_STEP = ('rkd_mm.LRDownsample', 'LRDownsample')
@@ -113,44 +117,26 @@ def score(cfg: Config, checkpoint: str, scale: float, work_dir: str
         f'sweep_{osp.splitext(osp.basename(cfg.filename))[0]}_x{scale:g}_'
         f'{next(_RUN_IDS)}')
     h, w = input_size(cfg, scale)
-    metrics = Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    # MMEngine loads load_from non-strictly: a checkpoint of another kind
+    # of model would be scored with random weights
+    register_strict_load_hook(runner)
+    metrics = runner.test()
     return dict(scale=scale, input_h=h, input_w=w, **metrics)
-
-
-def check_checkpoint(cfg: Config, checkpoint: str) -> None:
-    """Stop early if ``checkpoint`` is not of ``cfg``'s kind of model.
-
-    The runner loads weights non-strictly, so a plain student checkpoint
-    under a distiller config (or the reverse) would otherwise be scored
-    with random weights.
-    """
-    state = _load_checkpoint(checkpoint, map_location='cpu')
-    state = state.get('state_dict', state)
-    has_student = any(k.startswith('student.') for k in state)
-    if is_distiller(cfg) and not has_student:
-        raise ValueError(
-            f'{checkpoint} has no "student." weights, but {cfg.filename} is '
-            'a distiller config: pass the distiller checkpoint, or score '
-            'this plain student with its LR-only config.')
-    if not is_distiller(cfg) and has_student:
-        raise ValueError(
-            f'{checkpoint} is a distiller checkpoint: pass the distiller '
-            'config it was trained with, or extract the student first '
-            '(tools/model_converters/extract_student.py).')
 
 
 def sweep(cfg: Config, checkpoint: str, scales: Sequence[float],
           work_dir: str) -> List[Dict[str, object]]:
     """One row per scale: ``scale``, ``input_h``, ``input_w`` and the
     metrics (``mIoU``, ``IoU.<class>``, ...)."""
-    if not osp.isfile(checkpoint):
+    if not osp.exists(checkpoint):
         raise FileNotFoundError(
             f'Checkpoint {checkpoint} not found. Train one first with '
             f'`python tools/train.py {cfg.filename}`, or pass the path of '
             'an existing .pth file.')
+    check_checkpoint_file(checkpoint)
     for s in scales:
         check_scale_factor(s, 'scale')
-    check_checkpoint(cfg, checkpoint)
     if not is_distiller(cfg):
         config_at_scale(cfg, scales[0])  # fail before any run
     return [score(cfg, checkpoint, s, work_dir) for s in scales]
@@ -204,7 +190,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, object]]:
         osp.splitext(osp.basename(args.config))[0])
     try:
         rows = sweep(cfg, args.checkpoint, args.scales, work_dir)
-    except (FileNotFoundError, ValueError, TypeError) as e:
+    except (FileNotFoundError, ValueError, TypeError, CheckpointError) as e:
         raise SystemExit(str(e)) from None
     out = args.out or osp.join(work_dir, 'resolution_sweep.csv')
     write_csv(rows, out)

@@ -16,10 +16,9 @@ import os.path as osp
 
 import torch
 
-import rkd_mm  # noqa: F401  (environment shims: loads MMEngine checkpoints)
-from mmengine.runner.checkpoint import _load_checkpoint
-
-from rkd_mm.models.algorithms import split_student_state
+import rkd_mm  # noqa: F401  (environment shims)
+from rkd_mm.utils.checkpoint import (read_checkpoint, split_student_state,
+                                     state_dict_of)
 
 
 def extract_student(src: str, dst: str) -> dict:
@@ -28,12 +27,12 @@ def extract_student(src: str, dst: str) -> dict:
     Returns:
         dict: ``num_tensors`` kept and ``dropped`` key prefixes.
     """
-    if not osp.isfile(src):
+    if not osp.exists(src):
         raise FileNotFoundError(f'{src} not found.')
     if osp.exists(dst):
         raise FileExistsError(f'{dst} exists; choose another output path.')
-    ckpt = _load_checkpoint(src, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
+    ckpt = read_checkpoint(src, map_location='cpu')  # runs no code
+    state = state_dict_of(ckpt, src)
     student, other = split_student_state(state)
     if not student:
         raise KeyError(

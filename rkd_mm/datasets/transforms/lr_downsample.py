@@ -14,7 +14,17 @@ _INTERPOLATIONS = {'area': cv2.INTER_AREA}
 
 def check_scale_factor(scale_factor: float, field: str = 'scale_factor'
                        ) -> float:
-    """Validate an LR downscale factor (0 < s <= 1) and return it as float."""
+    """Validate an LR downscale factor (0 < s <= 1) and return it as float.
+
+    A boolean is refused although Python counts it as a number: ``True``
+    would silently mean 1.0, no downscaling at all (``--cfg-options``
+    parses ``scale_factor=True`` as a bool).
+    """
+    if isinstance(scale_factor, (bool, np.bool_)):
+        raise TypeError(
+            f'{field}={scale_factor!r} is a boolean, not a scale factor: give '
+            'the LR/HR size ratio as a number in (0, 1], e.g. '
+            f'{field}=0.5 for half resolution.')
     try:
         value = float(scale_factor)
     except (TypeError, ValueError):

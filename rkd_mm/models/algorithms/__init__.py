@@ -1,6 +1,6 @@
+from rkd_mm.utils.checkpoint import split_student_state
 from .feature_recorder import FeatureRecorder
-from .resolution_aware_distiller import (ResolutionAwareDistiller,
-                                         split_student_state)
+from .resolution_aware_distiller import ResolutionAwareDistiller
 from .teacher_cache import TeacherOutputCache
 
 __all__ = [

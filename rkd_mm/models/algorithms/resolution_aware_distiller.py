@@ -9,11 +9,15 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
-from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
+from mmengine.runner.checkpoint import load_state_dict
 from torch import nn
 
 from rkd_mm.datasets.transforms import check_scale_factor, downsample_tensor
 from rkd_mm.registry import MODELS
+from rkd_mm.utils.checkpoint import (fit_state_dict, read_checkpoint,
+                                     state_dict_of)
+# it lived here before rkd_mm.utils.checkpoint: the old import path works
+from rkd_mm.utils.checkpoint import split_student_state  # noqa: F401
 from ..connectors import ConnectorDict
 from .feature_recorder import FeatureRecorder
 from .teacher_cache import TeacherOutputCache
@@ -291,37 +295,29 @@ class ResolutionAwareDistiller(BaseModel):
             p.requires_grad_(False)
 
     def load_teacher(self, ckpt: str) -> None:
-        """Load the teacher's weights strictly; explain every failure."""
+        """Load the teacher's weights strictly; explain every failure.
+
+        The file is read safely (:func:`rkd_mm.utils.checkpoint.
+        read_checkpoint`: no code from it runs). A distiller's checkpoint
+        is accepted too (e.g. the x0.5 student as a teacher assistant): its
+        student becomes the teacher.
+        """
         how = (f'`python tools/train.py {self.teacher_config}`'
                if self.teacher_config else 'tools/train.py on the teacher '
                'config')
-        if not osp.isfile(ckpt):
+        if not osp.exists(ckpt):
             raise FileNotFoundError(
                 f'teacher_ckpt {ckpt} not found. Train the teacher first with '
                 f'{how}, then point model.teacher_ckpt at its checkpoint '
                 '(e.g. --cfg-options model.teacher_ckpt=PATH).')
-        checkpoint = _load_checkpoint(ckpt, map_location='cpu')
-        state = checkpoint.get('state_dict', checkpoint)
-        own = self.teacher.state_dict()
-        if set(state) != set(own) and any(
-                k.startswith('student.') for k in state):
-            # a distiller's checkpoint (e.g. the x0.5 student as a teacher
-            # assistant): its student is the teacher
-            state, _ = split_student_state(state)
-            print_log(f'teacher_ckpt {ckpt} is a distiller checkpoint: its '
-                      'student becomes the teacher.', logger='current')
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}'
-                  for k, v in own.items()
-                  if k in state and tuple(state[k].shape) != tuple(v.shape)]
-        if missing or unexpected or shapes:
-            raise RuntimeError(
-                f'teacher_ckpt {ckpt} does not fit the teacher model: '
-                f'{len(missing)} missing keys {missing[:3]}, '
-                f'{len(unexpected)} unexpected keys {unexpected[:3]}, '
-                f'{len(shapes)} shape mismatches {shapes[:3]}. It must be a '
-                f'checkpoint of the teacher config ({how}).')
+        state = state_dict_of(read_checkpoint(ckpt, map_location='cpu'),
+                              f'teacher_ckpt {ckpt}')
+        state, note = fit_state_dict(
+            self.teacher, state, f'teacher_ckpt {ckpt}', 'the teacher model',
+            ship_hint=False,
+            hint=f'It must be a checkpoint of the teacher config ({how}).')
+        if note:  # a distiller's checkpoint: its student teaches
+            print_log(note, logger='current')
         load_state_dict(self.teacher, state, strict=True)
         self.teacher._is_init = True  # init_weights must not overwrite it
         self._freeze_teacher()
@@ -610,16 +606,3 @@ def _drop_teacher_from_state_dict(module, state_dict, prefix, local_metadata):
 def _ignore_missing_teacher(module, incompatible_keys) -> None:
     missing = incompatible_keys.missing_keys
     missing[:] = [k for k in missing if not k.startswith('teacher.')]
-
-
-def split_student_state(state_dict: Dict[str, torch.Tensor]
-                        ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
-    """The student's own weights (``student.`` prefix removed) and the other
-    keys of a distiller state dict (connectors, discriminator)."""
-    student, other = {}, []
-    for key, value in state_dict.items():
-        if key.startswith('student.'):
-            student[key[len('student.'):]] = value
-        else:
-            other.append(key)
-    return student, other

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rkd_mm.datasets.transforms import (LRDownsample, downsample_image,
-                                        lr_size)
+from rkd_mm.datasets.transforms import (LRDownsample, check_scale_factor,
+                                        downsample_image, lr_size)
 
 
 @pytest.mark.parametrize('scale,expected', [(0.5, 64), (0.25, 32), (1, 128)])
@@ -45,6 +45,15 @@ def test_lr_size_rounds():
 def test_out_of_range_scale_names_the_field(bad):
     with pytest.raises(ValueError, match=r'scale_factor=.*\(0, 1\]'):
         LRDownsample(bad)
+
+
+@pytest.mark.parametrize('flag', [True, False, np.bool_(True)])
+def test_a_boolean_is_not_a_scale_factor(flag):
+    # float(True) == 1.0 would silently train at full resolution
+    with pytest.raises(TypeError, match='is a boolean, not a scale factor'):
+        LRDownsample(scale_factor=flag)
+    with pytest.raises(TypeError, match='teacher_scale_factor=True'):
+        check_scale_factor(True, 'teacher_scale_factor')
 
 
 def test_non_numeric_scale_and_unknown_interpolation():

@@ -6,10 +6,8 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import init_default_scope
-from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
 
-from conftest import CONFIGS, TINY_RKD
+from conftest import CONFIGS, TINY_RKD, seg_batch
 from rkd_mm.datasets.transforms import downsample_image
 from rkd_mm.engine import MultiOptimWrapperConstructor
 from rkd_mm.models.losses import ResolutionAwareKDLoss
@@ -40,19 +38,6 @@ def build(teacher_ckpt, **overrides):
     return MODELS.build(cfg.model), cfg
 
 
-def batch(n=2, size=64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(n):
-        inputs.append(torch.randint(0, 256, (3, size, size), generator=g,
-                                    dtype=torch.uint8))
-        s = SegDataSample()
-        s.gt_sem_seg = PixelData(
-            data=torch.randint(0, 5, (1, size, size), generator=g))
-        s.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size)))
-        samples.append(s)
-    return dict(inputs=inputs, data_samples=samples)
-
 
 def optim(model, cfg) -> OptimWrapperDict:
     return MultiOptimWrapperConstructor(
@@ -74,7 +59,7 @@ def test_one_train_step_logs_every_loss(teacher_ckpt):
     wrappers = optim(model, cfg)
     assert set(wrappers.keys()) == {'student', 'discriminator'}
     model.train()
-    log_vars = model.train_step(batch(), wrappers)
+    log_vars = model.train_step(seg_batch(), wrappers)
     assert KEYS <= set(log_vars)
     assert all(torch.isfinite(torch.as_tensor(log_vars[k])) for k in KEYS)
 
@@ -83,7 +68,7 @@ def test_no_gradient_reaches_the_teacher(teacher_ckpt):
     model, cfg = build(teacher_ckpt)
     before = params(model.teacher)
     model.train()
-    model.train_step(batch(), optim(model, cfg))
+    model.train_step(seg_batch(), optim(model, cfg))
     assert all(not p.requires_grad and p.grad is None
                for p in model.teacher.parameters())
     assert not changed(before, model.teacher)
@@ -93,7 +78,7 @@ def test_each_step_updates_only_its_own_side(teacher_ckpt):
     model, cfg = build(teacher_ckpt)
     wrappers = optim(model, cfg)
     model.train()
-    data = model.data_preprocessor(batch(), True)
+    data = model.data_preprocessor(seg_batch(), True)
     lr = model.lr_view(data['inputs'], 0.5)
     teacher_out = model.teacher_forward(data['inputs'], lr)
     task = model.student(lr, data['data_samples'], mode='loss')
@@ -126,7 +111,7 @@ def test_teacher_stays_in_eval_and_survives_init_weights(teacher_ckpt):
            if isinstance(m, torch.nn.BatchNorm2d)]
     assert bns and not any(m.training for m in bns)
     stats = bns[0].running_mean.clone()
-    model.train_step(batch(), optim(model, cfg))
+    model.train_step(seg_batch(), optim(model, cfg))
     assert torch.equal(bns[0].running_mean, stats)
 
 
@@ -180,6 +165,12 @@ def test_config_mistakes_are_named(teacher_ckpt):
         build(teacher_ckpt, scale_factor=1.5)
     with pytest.raises(ValueError, match='test_scale_factor'):
         build(teacher_ckpt, scale_factor=[0.5, 0.25])
+    # --cfg-options model.scale_factor=True parses to a bool, which would
+    # otherwise count as 1.0
+    with pytest.raises(TypeError, match='scale_factor=True is a boolean'):
+        build(teacher_ckpt, scale_factor=True)
+    with pytest.raises(TypeError, match='scale_factor=True is a boolean'):
+        build(teacher_ckpt, scale_factor=[0.5, True], test_scale_factor=0.5)
 
 
 def test_ablation_switches_a_loss_off(teacher_ckpt):
@@ -189,13 +180,13 @@ def test_ablation_switches_a_loss_off(teacher_ckpt):
     model = MODELS.build(cfg.model)
     assert set(model.distill_losses) == {'loss_kd', 'loss_mmd'}
     model.train()
-    log_vars = model.train_step(batch(), optim(model, cfg))
+    log_vars = model.train_step(seg_batch(), optim(model, cfg))
     assert 'distill.loss_pair' not in log_vars
 
 
 def test_student_sees_exactly_the_lr_test_pipeline_image(teacher_ckpt):
     model, _ = build(teacher_ckpt)
-    data = batch(n=1)
+    data = seg_batch(n=1)
     hr = model.data_preprocessor(copy.deepcopy(data), False)['inputs']
     lr = model.lr_view(hr, 0.5)
     pre = model.data_preprocessor
@@ -214,7 +205,7 @@ def test_multi_scale_student_draws_one_ratio_per_iteration(teacher_ckpt):
     assert seen == {0.5, 0.25}
     model.eval()
     with torch.no_grad():
-        out = model.test_step(batch(n=1))[0]
+        out = model.test_step(seg_batch(n=1))[0]
     assert tuple(out.pred_sem_seg.shape) == (64, 64)
 
 
@@ -229,12 +220,12 @@ def test_disc_steps_lets_the_discriminator_train_alone_first(teacher_ckpt):
     student_before, disc_before = params(model.student), \
         params(model.discriminator)
     hub.update_info('iter', 0)
-    log_vars = model.train_step(batch(), wrappers)
+    log_vars = model.train_step(seg_batch(), wrappers)
     assert 'disc.loss_real' in log_vars and 'distill.loss_kd' not in log_vars
     assert not changed(student_before, model.student)
     assert changed(disc_before, model.discriminator)
     hub.update_info('iter', 1)
-    log_vars = model.train_step(batch(), wrappers)
+    log_vars = model.train_step(seg_batch(), wrappers)
     assert 'distill.loss_kd' in log_vars
     assert changed(student_before, model.student)
 
@@ -252,7 +243,7 @@ def test_gated_kd_gets_the_batch_labels(teacher_ckpt):
     model = MODELS.build(cfg.model)
     assert set(model.distill_losses) == {'loss_kd'}
     model.train()
-    data = model.data_preprocessor(batch(), True)
+    data = model.data_preprocessor(seg_batch(), True)
     hr, samples = data['inputs'], data['data_samples']
     lr = model.lr_view(hr, 0.5)
     with torch.no_grad():
@@ -298,7 +289,7 @@ def test_an_input_set_to_none_skips_the_lr_teacher_forward(teacher_ckpt):
     assert model.loss_inputs['loss_kd'] == dict(preds_S='logits',
                                                 preds_T='logits')
     model.train()
-    log_vars = model.train_step(batch(), optim(model, cfg))
+    log_vars = model.train_step(seg_batch(), optim(model, cfg))
     assert torch.isfinite(torch.as_tensor(log_vars['distill.loss_kd']))
 
 
@@ -310,7 +301,7 @@ def test_training_mode_feature_tap_has_no_dropout(teacher_ckpt):
     model, _ = build(teacher_ckpt)
     assert model.student.decode_head.dropout.p > 0
     model.train()
-    data = model.data_preprocessor(batch(n=2), True)
+    data = model.data_preprocessor(seg_batch(n=2), True)
     lr = model.lr_view(data['inputs'], 0.5)
     taps = []
     for seed in (0, 1):
@@ -355,7 +346,7 @@ def test_teacher_assistant_sees_its_own_lr_view(teacher_ckpt, tmp_path):
     sizes = []
     hook = ta.teacher.backbone.register_forward_hook(
         lambda m, i, o: sizes.append(tuple(i[0].shape[-2:])))
-    data = ta.data_preprocessor(batch(size=64), True)
+    data = ta.data_preprocessor(seg_batch(size=64), True)
     hr = data['inputs']
     assert torch.equal(ta.teacher_view(hr), ta.lr_view(hr, 0.5))
     out = ta.teacher_forward(hr, ta.lr_view(hr, 0.25))
@@ -365,7 +356,7 @@ def test_teacher_assistant_sees_its_own_lr_view(teacher_ckpt, tmp_path):
     direct = ta._run_teacher(ta.lr_view(hr, 0.5))
     assert torch.equal(out['logits'], direct['logits'])
     ta.train()
-    log_vars = ta.train_step(batch(size=64), optim(ta, cfg))
+    log_vars = ta.train_step(seg_batch(size=64), optim(ta, cfg))
     assert torch.isfinite(torch.as_tensor(log_vars['distill.loss_kd']))
     with pytest.raises(ValueError, match='teacher_scale_factor'):
         build(teacher_ckpt, teacher_scale_factor=2.0)

@@ -15,11 +15,9 @@ from mmengine.logging import MessageHub, MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.optim import OptimWrapperDict
 from mmengine.runner import Runner
-from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
 from torch import nn
 
-from conftest import REPO, TINY_RKD
+from conftest import REPO, TINY_RKD, seg_batch
 from rkd_mm.engine import MultiOptimWrapperConstructor
 from rkd_mm.engine.hooks import TeacherCacheHook
 from rkd_mm.models.algorithms import TeacherOutputCache
@@ -50,19 +48,6 @@ def build(teacher_ckpt, cache=None, seed=0, **overrides):
     return model, cfg
 
 
-def batch(n=2, size=64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(n):
-        inputs.append(torch.randint(0, 256, (3, size, size), generator=g,
-                                    dtype=torch.uint8))
-        s = SegDataSample()
-        s.gt_sem_seg = PixelData(
-            data=torch.randint(0, 5, (1, size, size), generator=g))
-        s.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size)))
-        samples.append(s)
-    return dict(inputs=inputs, data_samples=samples)
-
 
 def optim(model, cfg) -> OptimWrapperDict:
     return MultiOptimWrapperConstructor(
@@ -71,7 +56,7 @@ def optim(model, cfg) -> OptimWrapperDict:
 
 
 def hr_lr(model, n=4, scale=0.5, seed=0):
-    data = model.data_preprocessor(batch(n=n, seed=seed), True)
+    data = model.data_preprocessor(seg_batch(n=n, seed=seed), True)
     return data['inputs'], model.lr_view(data['inputs'], scale)
 
 
@@ -118,7 +103,7 @@ def test_cached_training_gives_the_online_losses(tiny_teacher_ckpt,
     reading the files) give the online losses (on the CPU bit for bit; 1e-6
     is the promise elsewhere); the hit rate is logged."""
     cache = dict(cache_dir=str(tmp_path / 'cache'))
-    data = batch(n=4)
+    data = seg_batch(n=4)
     results = {}
     for name, cfg in (('online', None), ('cold', cache), ('warm', cache)):
         model, config = build(tiny_teacher_ckpt, cfg)
@@ -143,7 +128,7 @@ def test_cached_training_gives_the_online_losses(tiny_teacher_ckpt,
 def test_forward_loss_with_a_warm_cache_equals_online(tiny_teacher_ckpt):
     model, _ = build(tiny_teacher_ckpt, dict(cache_dir=None))
     online, _ = build(tiny_teacher_ckpt)
-    data = model.data_preprocessor(batch(n=4), True)
+    data = model.data_preprocessor(seg_batch(n=4), True)
     with torch.no_grad():
         model(data['inputs'], data['data_samples'], mode='loss')  # fill
         assert model.teacher_cache.hits == 0
