@@ -35,10 +35,16 @@ Writes the JSON (every round's times, the machine, the load average) and
 prints Markdown tables for docs/benchmarks.md. Takes about 10 minutes on a
 2-core machine.
 """
+import os
+
+# PyTorch's OpenMP threads busy-wait after a parallel region too: make them
+# sleep, so that with --threads 2 they do not slow the next interleaved
+# model (set before torch starts its thread pool)
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
 import argparse
 import copy
 import json
-import os
 import os.path as osp
 import tempfile
 import time
@@ -142,7 +148,12 @@ def backend_fn(nets: Nets, backend: str, name: str, batch: int,
 
         return forward
     path = nets.onnx(name, batch, int8=backend == 'ort-int8')
-    return _ort_fn(make_session(path, OrtSettings(threads=threads)), x)
+    # Interleaved sessions: with several intra-op threads, a session's idle
+    # threads spin on after its run and take the cores from the next
+    # model's (measured: the 2-thread student ran slower than with 1 thread).
+    # One model at a time, as deployed, spinning is onnxruntime's default.
+    settings = OrtSettings(threads=threads, spinning=threads == 1)
+    return _ort_fn(make_session(path, settings), x)
 
 
 def _ort_fn(session, x: torch.Tensor) -> Callable[[], object]:
