@@ -21,8 +21,6 @@ transforms.downsample_image`), BGR to RGB and ``(x - mean) / std``; the
 values are written into the ONNX file's metadata (:func:`onnx_metadata`).
 """
 import json
-import os.path as osp
-import re
 import warnings
 from dataclasses import dataclass, field, fields
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -37,8 +35,8 @@ GRAPH_OUTPUTS = ('logits', 'hr_logits', 'labels')
 INPUT_NAME = 'input'
 
 
-class CheckpointMismatchError(RuntimeError):
-    """A checkpoint whose weights do not fit the deployed network."""
+# a checkpoint whose weights do not fit: the project loader's error
+from rkd_mm.utils.checkpoint import CheckpointMismatchError  # noqa: E402,F401
 
 
 @dataclass
@@ -193,66 +191,15 @@ def build_deployed_model(spec: DeploySpec,
     model = MODELS.build(spec.model_cfg)
     if checkpoint is None:
         return model.eval(), 'random weights'
-    state, source = load_student_state(checkpoint)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        raise CheckpointMismatchError(
-            f'{checkpoint} does not fit the deployed model of this config '
-            f'({source}): {_short_mismatch(err)}. Pass the checkpoint that '
-            'tools/train.py wrote for this config (or for a distiller '
-            'config with this student).') from None
-    return model.eval(), f'{source} from {checkpoint}'
-
-
-def load_student_state(checkpoint: str
-                       ) -> Tuple[Dict[str, torch.Tensor], str]:
-    """The weights of ``checkpoint``, a distiller's reduced to its student.
-
-    The file is read by MMEngine's checkpoint loader (the project's loader,
-    see docs/installation.md), so it is trusted or refused exactly as in
-    ``tools/test.py``.
-
-    Returns:
-        tuple: ``(state_dict, description)``.
-    """
-    from mmengine.runner.checkpoint import _load_checkpoint
-
-    from rkd_mm.models.algorithms import split_student_state
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint {checkpoint} not found: pass the .pth file that '
-            'tools/train.py wrote.')
-    ckpt = _load_checkpoint(checkpoint, map_location='cpu')
-    if not isinstance(ckpt, dict):
-        raise TypeError(f'{checkpoint} is not a checkpoint (a dict of '
-                        f'weights), it holds a {type(ckpt).__name__}.')
+    # the project's loader: read safely, strictly fitted, a distiller's
+    # student taken (the same rules as tools/test.py)
+    from rkd_mm.utils.checkpoint import load_weights
+    ckpt = load_weights(model, checkpoint,
+                        'the deployed model of this config')
     state = ckpt.get('state_dict', ckpt)
-    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
-    student, _ = split_student_state(state)
-    if student:
-        return student, 'the student of a distiller checkpoint'
-    return state, 'a model checkpoint'
-
-
-def _short_mismatch(err: RuntimeError, limit: int = 4) -> str:
-    """The first few keys of each kind in a strict-load error."""
-    text = str(err)
-    parts = []
-    for label, pattern in (
-            ('missing', r'Missing key\(s\) in state_dict: (.*)'),
-            ('unexpected', r'Unexpected key\(s\) in state_dict: (.*)'),
-            ('size mismatch', None)):
-        if pattern is None:
-            keys = re.findall(r'size mismatch for ([^:]+):', text)
-        else:
-            found = re.search(pattern, text)
-            keys = re.findall(r'"([^"]+)"', found.group(1)) if found else []
-        if keys:
-            more = f' (+{len(keys) - limit} more)' \
-                if len(keys) > limit else ''
-            parts.append(f'{label}: {", ".join(keys[:limit])}{more}')
-    return '; '.join(parts) or text.splitlines()[0]
+    source = 'the student of a distiller checkpoint' if any(
+        k.startswith('student.') for k in state) else 'a model checkpoint'
+    return model.eval(), f'{source} from {checkpoint}'
 
 
 # ---------------------------------------------------------------------------

@@ -193,8 +193,9 @@ def test_a_checkpoint_that_does_not_fit_is_refused(tiny_data_root, ckpts,
     with pytest.raises(CheckpointMismatchError) as info:
         build_deployed_model(spec, bad)
     # the message names both kinds of mismatch
-    assert 'missing: decode_head.conv_seg.bias' in str(info.value)
-    assert 'size mismatch: backbone.layer1.0.conv1.weight' in str(info.value)
+    assert '1 missing key (decode_head.conv_seg.bias)' in str(info.value)
+    assert 'backbone.layer1.0.conv1.weight: checkpoint (1,)' in str(
+        info.value)
     tool = load_tool('deployment/pytorch2onnx.py')
     with pytest.raises(SystemExit, match='does not fit'):
         tool.main([TINY_LR, bad, '--out', str(tmp_path / 'x.onnx'),

@@ -50,13 +50,13 @@ import rkd_mm  # noqa: F401  (environment shims before mmengine runs)
 import torch
 from mmengine.config import Config, DictAction
 
-from rkd_mm.deployment import (GRAPH_OUTPUTS, CheckpointMismatchError,
-                               OrtSettings, build_deployed_model,
+from rkd_mm.deployment import (GRAPH_OUTPUTS, OrtSettings, build_deployed_model,
                                calibration_inputs, compare_with_pytorch,
                                deploy_spec, export_onnx, import_onnxruntime,
                                make_session, quantize_int8, read_metadata,
                                spec_dict)
 from rkd_mm.deployment.export import write_metadata
+from rkd_mm.utils.checkpoint import CheckpointError
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -144,7 +144,7 @@ def export(args: argparse.Namespace, cfg: Config) -> dict:
     spec = deploy_spec(cfg, shape)
     try:
         model, loaded = build_deployed_model(spec, args.checkpoint)
-    except CheckpointMismatchError as err:
+    except CheckpointError as err:  # missing, unreadable, unsafe, unfit
         raise SystemExit(str(err)) from None
     print(f'loaded {loaded}')
     source = dict(config=args.config, checkpoint=args.checkpoint)
