@@ -1,2 +1,2 @@
 # Entry point: RKD, R50-FPN teacher at HR -> R18-FPN student at x0.25.
-_base_ = ['./rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr32x32.py']
+_base_ = ['./rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr32x32.py']

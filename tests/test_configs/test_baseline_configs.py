@@ -14,7 +14,7 @@ from mmseg.structures import SegDataSample
 from rkd_mm.registry import MODELS
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs')
-STEM = 'fpn_r50-fpn_r18_1xb8-1k_syndefect-lr{}.py'
+STEM = 'fpn_r50-fpn_r18_1xb8-2k_syndefect-lr{}.py'
 SCALES = {'64x64': 0.5, '32x32': 0.25}
 # method -> the distill losses its configs log
 METHODS = {

@@ -14,7 +14,7 @@ from test_baseline_configs import (PROTOCOL, full_weight_iteration,  # noqa
                                    hr_batch, rkd_config)
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs')
-DENSE = 'rkd/rkd-dense_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr{}.py'
+DENSE = 'rkd/rkd-dense_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr{}.py'
 SCALES = {'64x64': (0.5, 2), '32x32': (0.25, 4)}
 
 

@@ -1,4 +1,4 @@
 # Ablation: RKD without the discriminator (CRKD loss only).
-_base_ = ['../rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr32x32.py']
+_base_ = ['../rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr32x32.py']
 model = dict(discriminator=None)
 optim_wrapper = dict(discriminator=None)

@@ -2,7 +2,7 @@
 # project's Resolution-aware KD), x0.5 student. The protocol (data,
 # schedule, optimizer, teacher, student, warm-up) is the RKD config's; the
 # discriminator is off.
-_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py']
+_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py']
 # the fused FPN-head feature (128 channels, taken before the head's
 # Dropout2d so the student's has no dropout zeros), globally average-pooled
 # to one embedding per image inside the loss

@@ -1,5 +1,5 @@
 # LR-only baseline at x0.25 (128 -> 32 px); otherwise as the x0.5 config.
-_base_ = ['./fpn_r18_1xb8-1k_syndefect-lr64x64.py']
+_base_ = ['./fpn_r18_1xb8-2k_syndefect-lr64x64.py']
 lr_scale = 0.25
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -1,7 +1,7 @@
-# The relkd baseline at x0.25 (the student sees 32x32): its x0.5 config with
+# The dkd baseline at x0.25 (the student sees 32x32): its x0.5 config with
 # the RKD x0.25 config's changes (scale and student; checked by
 # tests/test_configs/test_baseline_configs.py).
-_base_ = ['./relkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py']
+_base_ = ['./dkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py']
 model = dict(
     scale_factor=0.25,
     student=dict(

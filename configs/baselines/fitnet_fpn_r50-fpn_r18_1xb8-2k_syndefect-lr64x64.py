@@ -1,7 +1,7 @@
 # Baseline: FitNets hint (Romero et al. 2015), x0.5 student. The protocol
 # (data, schedule, optimizer, teacher, student, warm-up) is the RKD
 # config's; the discriminator is off.
-_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py']
+_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py']
 # hint/guided layer: backbone stage 3 (backbone.layer3, stride 16), 1024
 # channels in R50 and 256 in R18: a 1x1 ConvConnector (the regressor,
 # trained with the student, dropped at deployment) maps 256 -> 1024

@@ -1,7 +1,7 @@
 # Baseline: attention transfer (Zagoruyko & Komodakis 2017), x0.5 student.
 # The protocol (data, schedule, optimizer, teacher, student, warm-up) is the
 # RKD config's; the discriminator is off.
-_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py']
+_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py']
 # backbone stages 2-4 (strides 8, 16, 32); attention maps are channel means,
 # so R18's and R50's widths need no connector
 method_taps = dict(

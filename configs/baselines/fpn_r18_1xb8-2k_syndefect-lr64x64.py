@@ -5,6 +5,6 @@
 # (rkd_mm.LREncoderDecoder), so it is scored as it is trained.
 _base_ = [
     '../_base_/models/fpn_r18.py', '../_base_/datasets/synthetic_defect_lr.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_cpu_1k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_cpu_2k.py'
 ]
 model = dict(type='rkd_mm.LREncoderDecoder')

@@ -1,7 +1,7 @@
 # Baseline: channel-wise distillation (Shu et al. 2021), x0.5 student. The
 # protocol (data, schedule, optimizer, teacher, student, warm-up) is the RKD
 # config's; the discriminator is off.
-_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py']
+_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py']
 # the logits (decode_head.conv_seg output, 5 classes, stride 4); the
 # student's are upsampled bilinearly to the teacher's grid
 method_taps = dict(logits='decode_head.conv_seg')

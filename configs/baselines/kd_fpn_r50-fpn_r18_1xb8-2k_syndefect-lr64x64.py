@@ -2,7 +2,7 @@
 # Everything but the distillation terms (data, schedule, optimizer, teacher
 # checkpoint, student, 100-iteration warm-up) is the RKD config's, so every
 # method follows one protocol; the discriminator is off.
-_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py']
+_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py']
 # logits: decode_head.conv_seg output (5 classes, stride 4); the student's
 # are resized bilinearly to the teacher's grid inside the loss
 method_taps = dict(logits='decode_head.conv_seg')

@@ -16,7 +16,7 @@
 # Weights: the calibration rule (docs/method.md): at initialisation each
 # term's gradient norm on the student is a fixed fraction of the task's
 # (tools/analysis_tools/loss_gradients.py --target-ratio).
-_base_ = ['./rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py']
+_base_ = ['./rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py']
 model = dict(
     connectors=dict(
         feat=dict(

@@ -1,7 +1,7 @@
 # Baseline: decoupled KD (Zhao et al. 2022), x0.5 student. The protocol
 # (data, schedule, optimizer, teacher, student, warm-up) is the RKD config's;
 # the discriminator is off.
-_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-1k_syndefect-lr64x64.py']
+_base_ = ['../rkd/rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py']
 # the logits (decode_head.conv_seg output, 5 classes, stride 4), per pixel:
 # the student's are upsampled bilinearly to the teacher's grid and each
 # cell takes the majority HR label ('gt') it covers; ignored pixels (255)
