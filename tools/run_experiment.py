@@ -996,13 +996,55 @@ def write_reports(rows: List[dict], work_root: str) -> List[str]:
     lines = table_lines(rows)
     threads = next((r['latency_threads'] for r in rows
                     if r.get('latency_threads')), '?')
+    gradients = gradient_table_lines(rows, work_root)
     md_path = osp.join(work_root, 'results.md')
     with open(md_path, 'w') as f:
         f.write('# Results (test split, best-on-val checkpoints)\n\n')
         f.write('\n'.join(lines) + '\n\n')
         f.write(TABLE_NOTES.format(threads=threads))
+        if gradients:
+            f.write('\n## What each term puts on the student, at the weight '
+                    'used\n\n' + '\n'.join(gradients) + '\n\n' +
+                    GRADIENT_NOTES)
     print('\n'.join(lines))
     return [md_path, csv_path, *plot(rows, work_root)]
+
+
+GRADIENT_NOTES = (
+    'At the seeded initialisation (seed 0, trained teacher, 8 batches) of '
+    'each calibrated (method, scale), from WORK_DIR/calibration/: '
+    '|g|/|g_task| is the norm of the term\'s gradient on the student\'s '
+    'parameters over the task loss\'s at the weight the runs used (R by '
+    'construction for a calibrated term), cos its cosine with the task '
+    'gradient (independent of the weight). Terms the rule leaves at their '
+    'configured weight say why.\n')
+
+
+def gradient_table_lines(rows: List[dict], work_root: str) -> List[str]:
+    """Per calibrated (method, scale) of the table, each distillation term's
+    weight, gradient ratio at that weight and cosine with the task."""
+    lines = []
+    for row in rows:
+        path = calibration_file(work_root, row['method'], row['scale'])
+        if row['method'] in ('teacher', 'lr_only') or not osp.isfile(path):
+            continue
+        with open(path) as f:
+            calibration = json.load(f)
+        for term, t in calibration['terms'].items():
+            if 'loss_weight' not in t:  # the task's own terms
+                continue
+            weight = t.get('new_weight', t['loss_weight'])
+            ratio = t['ratio'] * weight / t['loss_weight'] \
+                if t['loss_weight'] else t['ratio']
+            lines.append(
+                f"| {row['label']} | ×{row['scale']:g} | `{term}` | "
+                f"{calibration['target_ratio']:g} | {weight:.4g} | "
+                f"{ratio:.3f} | {t['cos_task']:+.3f} | "
+                f"{t.get('note', '')} |")
+    if not lines:
+        return []
+    return ['| method | scale | term | R | weight | \\|g\\|/\\|g_task\\| | '
+            'cos | note |', '|---|---|---|---|---|---|---|---|', *lines]
 
 
 def _dodge(i: int, n: int, step: float) -> float:

@@ -345,3 +345,27 @@ def test_target_ratio_calibrates_each_method_once_for_all_seeds(
         '--cfg-options', f'model.teacher_ckpt={tiny_teacher_ckpt}'])
     assert check['terms']['distill.loss_kd']['ratio'] == pytest.approx(
         0.2, rel=1e-3)
+
+
+def test_gradient_table_reports_each_term_at_the_weight_used(tmp_path):
+    """A calibrated term shows its new weight and the ratio rescaled to it
+    (R); a term left at its weight shows its own ratio and the reason."""
+    os.makedirs(tmp_path / 'calibration')
+    terms = {
+        'task': dict(ratio=1.0, cos_task=1.0),
+        'distill.loss_kd': dict(loss_weight=1.0, new_weight=0.05, ratio=2.0,
+                                cos_task=0.9),
+        'distill.loss_adv': dict(loss_weight=0.1, ratio=0.004, cos_task=0.0,
+                                 note='adversarial: left as it is')}
+    with open(runner.calibration_file(str(tmp_path), 'rkd', 0.25), 'w') as f:
+        json.dump(dict(target_ratio=0.1, terms=terms), f)
+    rows = [dict(method='lr_only', label='LR-only', scale=0.25),
+            dict(method='rkd', label='RKD (ours)', scale=0.25),
+            dict(method='kd', label='KD', scale=0.25)]  # not calibrated
+    lines = runner.gradient_table_lines(rows, str(tmp_path))
+    assert len(lines) == 4
+    assert lines[2] == ('| RKD (ours) | ×0.25 | `distill.loss_kd` | 0.1 | '
+                        '0.05 | 0.100 | +0.900 |  |')
+    assert lines[3].startswith('| RKD (ours) | ×0.25 | `distill.loss_adv` '
+                               '| 0.1 | 0.1 | 0.004 | +0.000 | adversarial')
+    assert runner.gradient_table_lines(rows[:1], str(tmp_path)) == []
