@@ -43,6 +43,11 @@ parameters and CPU latency. Latency is measured once per distinct
 distiller with the same student at one scale share one), all of them and
 the teacher interleaved round by round in one session (``cost.json``).
 
+Each run records the torch threads it trained with (``OMP_NUM_THREADS``,
+inherited by its tools); a table whose students mix thread counts says so
+in a warning: set it alike for every run of a work dir (two 1-thread
+runners, e.g. one per scale, use 2 cores best).
+
 ``--iters N`` sets every *student* schedule to N iterations (LR schedule,
 validation/checkpoint intervals and the distillation warm-up are rescaled
 in proportion; e.g. ``--iters 400`` for a quick look, the configs' own
@@ -67,6 +72,7 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 import rkd_mm  # noqa: F401  (environment shims)
+import torch
 from mmengine.config import Config, DictAction
 
 from rkd_mm.utils.cfg_options import check_cfg_options
@@ -614,6 +620,11 @@ def execute(run: Run, progress: Progress,
                   seed=run.seed, checkpoint=ckpt, metrics=metrics,
                   val_mIoU=best_val_score(ckpt) if run.train else None,
                   train_s=round(train_s, 1),
+                  # part of the protocol: a seed trained with another
+                  # thread count differs at float rounding, which training
+                  # amplifies (the child inherits OMP_NUM_THREADS)
+                  train_threads=torch.get_num_threads() if run.train
+                  else None,
                   test_s=round(time.time() - test_start, 1),
                   config=run.config_file)
     tmp = run.result_file + '.tmp'
@@ -871,6 +882,10 @@ def aggregate(runs: List[Run], costs: dict) -> List[dict]:
                 if r.get('val_mIoU') is not None]
         row['val_mIoU'], row['val_mIoU_std'] = mean_sd(vals) if vals \
             else (None, None)
+        # torch threads of the training runs (None: not recorded)
+        row['train_threads'] = sorted(
+            {r.get('train_threads') for r in results if r['train_s']},
+            key=str)
         row['diff'] = row['gap_closed'] = None
         if method not in ('teacher', 'lr_only'):
             mine, base = by_seed(method, scale), by_seed('lr_only', scale)
@@ -1002,12 +1017,35 @@ def write_reports(rows: List[dict], work_root: str) -> List[str]:
         f.write('# Results (test split, best-on-val checkpoints)\n\n')
         f.write('\n'.join(lines) + '\n\n')
         f.write(TABLE_NOTES.format(threads=threads))
+        f.write(threads_note(rows))
         if gradients:
             f.write('\n## What each term puts on the student, at the weight '
                     'used\n\n' + '\n'.join(gradients) + '\n\n' +
                     GRADIENT_NOTES)
     print('\n'.join(lines))
     return [md_path, csv_path, *plot(rows, work_root)]
+
+
+def threads_note(rows: List[dict]) -> str:
+    """Which torch thread counts trained the students; a warning when the
+    table mixes several (``OMP_NUM_THREADS``: set it alike for every run
+    of one work dir)."""
+    counts = {t for row in rows if row['method'] != 'teacher'
+              for t in row.get('train_threads', [])}
+    if not counts:
+        return ''
+    if len(counts) == 1:
+        return (f'Students trained with {counts.pop()} torch thread(s) '
+                'each.\n')
+    mixed = {f"{row['method']} x{row['scale']:g}": row['train_threads']
+             for row in rows if row['method'] != 'teacher'}
+    warning = ('WARNING: the students of this table were trained with '
+               f'different torch thread counts ({mixed}; None = not '
+               'recorded): a seed trained with another count is another '
+               'draw, so paired differences mix protocols. Rerun with one '
+               'OMP_NUM_THREADS for every run of the work dir.\n')
+    print(warning, flush=True)
+    return warning
 
 
 GRADIENT_NOTES = (

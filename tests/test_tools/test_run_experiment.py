@@ -369,3 +369,16 @@ def test_gradient_table_reports_each_term_at_the_weight_used(tmp_path):
     assert lines[3].startswith('| RKD (ours) | ×0.25 | `distill.loss_adv` '
                                '| 0.1 | 0.1 | 0.004 | +0.000 | adversarial')
     assert runner.gradient_table_lines(rows[:1], str(tmp_path)) == []
+
+
+def test_threads_note_warns_when_a_table_mixes_thread_counts(capsys):
+    rows = [dict(method='teacher', scale=1.0, train_threads=[]),
+            dict(method='lr_only', scale=0.25, train_threads=[1]),
+            dict(method='kd', scale=0.25, train_threads=[1])]
+    assert runner.threads_note(rows) == ('Students trained with 1 torch '
+                                         'thread(s) each.\n')
+    rows[2]['train_threads'] = [1, 2]
+    note = runner.threads_note(rows)
+    assert note.startswith('WARNING') and "'kd x0.25': [1, 2]" in note
+    assert 'WARNING' in capsys.readouterr().out
+    assert runner.threads_note(rows[:1]) == ''
