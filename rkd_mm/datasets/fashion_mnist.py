@@ -53,8 +53,7 @@ class OfflineFashionMNIST(FashionMNIST):
             raise ValueError(
                 'OfflineFashionMNIST never downloads: install the files with '
                 '`apt-get install -y dataset-fashion-mnist` (or point '
-                "data_root at a copy), or use mmpretrain's FashionMNIST "
-                'with download=True.')
+                'data_root at a copy of the four IDX files).')
         if split is None:
             split = 'test' if test_mode else 'train'
         super().__init__(
