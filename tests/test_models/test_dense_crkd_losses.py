@@ -109,3 +109,39 @@ def test_pixel_mmd_subsamples_the_same_locations_and_checks_widths():
         PixelMMDLoss()(torch.randn(1, 3, 8, 8), t)
     with pytest.raises(ValueError, match='mode'):
         PixelMMDLoss(mode='batch')
+
+
+@pytest.mark.parametrize('shape_s,shape_t', [
+    ((2, 8, 16, 16), (2, 8, 16, 16)),   # 256 locations, 8 channels: Gram
+    ((2, 6, 12, 12), (2, 10, 12, 12)),  # different widths, Gram
+    ((2, 64, 3, 3), (2, 32, 3, 3)),     # more channels than pairs: direct
+])
+def test_pixel_affinity_gram_form_matches_affinities(shape_s, shape_t):
+    """Both exact forms, value and gradient, against the HW x HW
+    affinities in float64 (an independent reference)."""
+    torch.manual_seed(5)
+    s = torch.randn(*shape_s, requires_grad=True)
+    t = torch.randn(*shape_t)
+    loss = PixelAffinityLoss(loss_weight=3.0)(s, t)
+    loss.backward()
+    s64 = s.detach().double().requires_grad_(True)
+    diff = PixelAffinityLoss.affinity(s64) - PixelAffinityLoss.affinity(
+        t.double())
+    ref = 3.0 * diff.pow(2).mean()
+    ref.backward()
+    assert loss.dtype == torch.float32
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
+    torch.testing.assert_close(s.grad.double(), s64.grad, rtol=1e-4,
+                               atol=1e-9)
+
+
+def test_pixel_affinity_gram_form_near_zero_for_matching_maps():
+    # the three float64 sums cancel: a student close to the teacher keeps
+    # a small, non-negative loss
+    torch.manual_seed(6)
+    t = torch.randn(2, 16, 32, 32)
+    s = 2.0 * t + 1e-3 * torch.randn_like(t)
+    loss = PixelAffinityLoss()(s, t)
+    diff = PixelAffinityLoss.affinity(s.double()) - \
+        PixelAffinityLoss.affinity(t.double())
+    assert loss.item() == pytest.approx(diff.pow(2).mean().item(), rel=1e-4)

@@ -59,10 +59,12 @@ def test_plan_shares_one_protocol_across_methods(tmp_path):
     by_name = {r.name: r for r in runs}
     kd, rkd = by_name['kd_x0.25_s1'].cfg, by_name['rkd_x0.25_s1'].cfg
     lr = by_name['lr_only_x0.25_s1'].cfg
-    # KD: the recipe's losses, no discriminator; RKD: CONFIG's
-    assert kd.model.discriminator is None
-    assert 'loss_mmd' not in kd.model.distill_losses
-    assert 'loss_mmd' in rkd.model.distill_losses
+    # KD: the recipe's losses, no discriminator, no connector; RKD: CONFIG's
+    assert kd.model.discriminator is None and 'connectors' not in kd.model
+    assert set(kd.model.distill_losses) == {'loss_kd'}
+    assert rkd.model.distill_losses.loss_pair.type == \
+        'rkd_mm.PixelAffinityLoss'
+    assert rkd.model.discriminator.type == 'rkd_mm.PatchDiscriminator'
     assert kd.model.scale_factor == rkd.model.scale_factor == 0.25
     for cfg in (kd, rkd, lr):
         assert cfg.train_cfg.max_iters == 100

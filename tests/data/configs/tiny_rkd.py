@@ -1,7 +1,9 @@
-# A tiny RKD distiller for the tests: the real x0.5 RKD config with the tiny
+# A tiny RKD distiller for the tests: the x0.5 global-CRKD recipe with the tiny
 # teacher/student configs, a narrow discriminator and a short schedule.
 # The tests set model.teacher_ckpt and the data_root.
-_base_ = ['../../../configs/rkd/defect_seg_r50_to_r18_lr.py']
+_base_ = [
+    '../../../configs/rkd/rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py'
+]
 generator_cfg = dict(img_size=64, num_train=8, num_val=4, num_test=4, seed=1)
 model = dict(
     teacher=dict(cfg_path='{{fileDirname}}/tiny_fpn_r50_hr.py'),
