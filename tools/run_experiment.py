@@ -4,7 +4,7 @@ Usage::
 
     python tools/run_experiment.py CONFIG [--scales 0.5 0.25]
         [--methods lr_only kd rkd] [--seeds 0 1] [--work-dir DIR]
-        [--iters N] [--target-ratio R [METHOD=R ...]]
+        [--iters N] [--target-ratio R [METHOD=R ...]] [--jobs N]
         [--cfg-options key=value ...]
 
 ``CONFIG`` is an RKD (distiller) config; it fixes the data, the teacher, the
@@ -24,7 +24,10 @@ one protocol:
   (``configs/rkd/rkd-dense_*``);
 * ``rkd``: ``CONFIG`` itself.
 
-Every student run gets ``model.scale_factor`` (or the LR pipeline scale) and
+The scales default to CONFIG's own ``model.scale_factor`` (its weights were
+set for that scale; another scale prints a note: calibrate with
+``--target-ratio`` or pass that scale's config). Every student run gets
+``model.scale_factor`` (or the LR pipeline scale) and
 ``randomness.seed`` set, is trained with ``tools/train.py`` and scored on the
 test split with ``tools/test.py`` (best-on-val checkpoint). Each run lives in
 ``WORK_DIR/runs/<method>_x<scale>_s<seed>/`` with its frozen ``config.py``;
@@ -52,6 +55,13 @@ runners, e.g. one per scale, use 2 cores best).
 validation/checkpoint intervals and the distillation warm-up are rescaled
 in proportion; e.g. ``--iters 400`` for a quick look, the configs' own
 schedule being 2,000); the teacher keeps its own schedule.
+``--jobs N`` trains N student runs at a time once the teacher exists (each
+with ``OMP_NUM_THREADS`` torch threads if it is set, else the runner's
+threads divided by N: ``--jobs 2`` on 2 cores gives two 1-thread runs,
+which use the cores better than one 2-thread run). Calibrations run first,
+one at a time; a failing run stops new ones from starting, lets the
+running ones end, and is reported; Ctrl-C or ``kill`` stops them all.
+
 ``--cfg-options`` go to every run (teacher included) for keys all configs
 share (data root, batch size); ``model.*`` keys go to the distiller runs only
 (the teacher and LR-only configs have other model fields).
@@ -68,7 +78,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from typing import Dict, List, Optional, Tuple
 
 import rkd_mm  # noqa: F401  (environment shims)
@@ -81,7 +94,7 @@ from rkd_mm.utils.work_dir import list_checkpoints
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RECIPES = osp.join(REPO, 'configs', 'baselines')
 # the recipe of each KD baseline: its distillation fields are transplanted
-# into CONFIG (the x0.5 file; the scale comes from --scales)
+# into CONFIG (the scale comes from --scales)
 BASELINES = {
     m: osp.join(RECIPES, f'{m}_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py')
     for m in ('kd', 'fitnet', 'at', 'relkd', 'cwd', 'dkd')
@@ -110,8 +123,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='Train and compare teacher, LR-only, KD baselines and '
         'RKD across LR scales')
     parser.add_argument('config', help='RKD (distiller) config')
-    parser.add_argument('--scales', type=float, nargs='+', default=[0.25],
-                        help='LR/HR factors (default: 0.25)')
+    parser.add_argument('--scales', type=float, nargs='+',
+                        help='LR/HR factors (default: CONFIG\'s '
+                        'model.scale_factor)')
     # the README's main job: LR-only and RKD at the configs' full schedule
     # fit in ~20 min on 2 cores once the teacher is trained. Put RKD before
     # KD: KD's teacher logits are then read from the shared teacher-output
@@ -137,6 +151,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'every method; METHOD=R sets one method\'s R (each chosen on val, '
         'e.g. "0.1 kd=0.3"); a distiller method left without an R is an '
         'error')
+    parser.add_argument(
+        '--jobs', type=int, default=1,
+        help='student runs trained at a time once the teacher exists '
+        '(default 1); each gets OMP_NUM_THREADS torch threads if it is set, '
+        'else the runner\'s threads divided by --jobs')
     parser.add_argument('--latency-repeats', type=int, default=30,
                         help='timed rounds for the CPU latency (each '
                         'distinct model forwards once per round)')
@@ -154,7 +173,7 @@ def check_args(args: argparse.Namespace,
                parser: argparse.ArgumentParser) -> None:
     """Refuse bad arguments before anything trains (a first run trains the
     teacher first: a typo must not surface after it)."""
-    for scale in args.scales:
+    for scale in args.scales or []:
         if not 0 < scale <= 1:
             hint = f' (did you mean {scale / 100:g}?)' \
                 if 1 < scale <= 100 else ''
@@ -167,11 +186,13 @@ def check_args(args: argparse.Namespace,
     if any(seed < 0 for seed in args.seeds):
         parser.error(f'--seeds {args.seeds}: seeds are integers >= 0')
     for name in ('scales', 'methods', 'seeds'):
-        values = getattr(args, name)
+        values = getattr(args, name) or []
         if len(set(values)) != len(values):
             parser.error(f'--{name} {values}: each value once')
     if args.latency_repeats < 1:
         parser.error('--latency-repeats must be >= 1')
+    if args.jobs < 1:
+        parser.error(f'--jobs {args.jobs}: at least 1 run at a time')
 
 
 def parse_target_ratios(values: Optional[List[str]], methods: List[str],
@@ -331,8 +352,19 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
                       work_root)
         if pattern:  # train it where CONFIG looks for it
             teacher.train_dir = osp.dirname(pattern)
+    scales = args.scales or [cfg.model.get('scale_factor', 0.25)]
+    own_scale = cfg.model.get('scale_factor')
+    if args.target_ratio is None and own_scale is not None and any(
+            s != own_scale for s in scales):
+        # the configs' weights follow the rule at their own scale
+        print(f'Note: {args.config} sets its distillation weights for '
+              f'x{own_scale:g}; at another scale they put another share of '
+              'the gradient on the student. Give --target-ratio R to '
+              'calibrate them per scale, or pass the config of that scale '
+              '(e.g. configs/rkd/defect_seg_r50_to_r18_lr_x0.25.py).',
+              flush=True)
     students = []
-    for scale in args.scales:
+    for scale in scales:
         for seed in args.seeds:
             for method in args.methods:
                 if method == 'lr_only':
@@ -368,11 +400,20 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
 class Progress:
     """Which run, how far, and an ETA for the rest."""
 
-    def __init__(self, runs: List[Run]) -> None:
+    def __init__(self, runs: List[Run], jobs: int = 1) -> None:
         self.todo = [r for r in runs if not r.finished]
         self.total = len(runs)
         self.done = self.total - len(self.todo)
         self.durations: Dict[str, List[float]] = {}
+        self.jobs = jobs
+        self.lock = threading.Lock()  # runs end in worker threads
+
+    def finish(self, run: Run, seconds: float) -> int:
+        """Record a finished run; the number of finished runs."""
+        with self.lock:
+            self.durations.setdefault(run.method, []).append(seconds)
+            self.done += 1
+            return self.done
 
     def estimate(self, run: Run, current: Run,
                  current_total: float) -> Optional[float]:
@@ -406,7 +447,10 @@ class Progress:
         if None in times:
             return (f'{head}, then {len(rest)} student run(s), ETA once '
                     'the first has started')
-        return f'{head}, all runs ETA ~{_hms(sum(times) + _secs(eta))}'
+        # N runs at a time: the rest's time shared by N workers, never
+        # less than this run's own
+        total_s = max(_secs(eta), (sum(times) + _secs(eta)) / self.jobs)
+        return f'{head}, all runs ETA ~{_hms(total_s)}'
 
 
 def _secs(hms: str) -> float:
@@ -423,15 +467,44 @@ def _hms(seconds: float) -> str:
     return f'{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}'
 
 
+# the tools' processes running now (several with --jobs), so that an
+# interrupt of the main thread can stop them all
+_LIVE: set = set()
+_LIVE_LOCK = threading.Lock()
+_STOP = threading.Event()  # set once: no tool starts any more
+
+
+def stop_live_tools() -> None:
+    """Terminate every running tool process and wait for it; start no
+    new one."""
+    with _LIVE_LOCK:
+        _STOP.set()
+        procs = list(_LIVE)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait()
+
+
 def run_tool(args: List[str], log: str, progress: Optional[Progress] = None,
-             run: Optional[Run] = None) -> None:
+             run: Optional[Run] = None, threads: Optional[int] = None) -> None:
     """Run a tool, its output appended to ``log``; show training progress.
+
+    ``threads`` sets the child's ``OMP_NUM_THREADS`` (and MKL's); None
+    leaves the runner's environment as it is.
     """
     env = dict(os.environ, PYTHONUNBUFFERED='1')
+    if threads is not None:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     with open(log, 'a') as out:
-        proc = subprocess.Popen([sys.executable, *args], cwd=REPO,
-                                stdout=out, stderr=subprocess.STDOUT,
-                                env=env)
+        with _LIVE_LOCK:  # not after stop_live_tools has run
+            if _STOP.is_set():
+                raise RuntimeError(f'`python {" ".join(args)}` not started: '
+                                   'the runner is stopping')
+            proc = subprocess.Popen([sys.executable, *args], cwd=REPO,
+                                    stdout=out, stderr=subprocess.STDOUT,
+                                    env=env)
+            _LIVE.add(proc)
         start, shown, last = time.time(), 0.0, ''
         try:
             while proc.poll() is None:
@@ -452,6 +525,9 @@ def run_tool(args: List[str], log: str, progress: Optional[Progress] = None,
             proc.terminate()
             proc.wait()
             raise
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(proc)
     if proc.returncode != 0:
         raise RuntimeError(
             f'`python {" ".join(args)}` failed (exit {proc.returncode}); '
@@ -531,7 +607,7 @@ def calibration_weights(work_root: str, method: str,
 
 
 def calibrate(run: Run, runs: List[Run], teacher_ckpt: str,
-              work_root: str) -> None:
+              work_root: str, threads: Optional[int] = None) -> None:
     """Calibrate ``run``'s method at its scale once (the rule of
     docs/method.md, through tools/analysis_tools/loss_gradients.py) and
     give the weights to every unfrozen run of that method and scale."""
@@ -550,7 +626,7 @@ def calibrate(run: Run, runs: List[Run], teacher_ckpt: str,
                   '--seed', str(cal.seed), '--target-ratio',
                   str(cal.target_ratio), '--device', 'cpu', '--out', tmp,
                   '--cfg-options', f'model.teacher_ckpt={teacher_ckpt}'],
-                 stem + '.log')
+                 stem + '.log', threads=threads)
         os.replace(tmp, path)
     weights = calibration_weights(work_root, run.method, run.scale)
     for other in runs:
@@ -575,8 +651,12 @@ def check_protocol(runs: List[Run], work_root: str) -> None:
 
 
 def execute(run: Run, progress: Progress,
-            teacher_ckpt: Optional[str] = None) -> dict:
-    """Train (or resume) and test one run; write its ``result.json``."""
+            teacher_ckpt: Optional[str] = None,
+            threads: Optional[int] = None) -> dict:
+    """Train (or resume) and test one run; write its ``result.json``.
+
+    ``threads``: the torch threads of its tools (None: the runner's own).
+    """
     train_dir = getattr(run, 'train_dir', run.dir)
     os.makedirs(run.dir, exist_ok=True)
     os.makedirs(train_dir, exist_ok=True)
@@ -597,7 +677,7 @@ def execute(run: Run, progress: Progress,
         print(f'[{progress.done + 1}/{progress.total}] {run.name}: '
               f'training ({"resuming" if "--resume" in args else "new"}), '
               f'log {log}', flush=True)
-        run_tool(args, log, progress, run)
+        run_tool(args, log, progress, run, threads=threads)
         train_s = time.time() - start
         ckpt = newest(osp.join(train_dir, 'best_*.pth')) or newest(
             osp.join(train_dir, 'iter_*.pth'))
@@ -609,7 +689,7 @@ def execute(run: Run, progress: Progress,
     test_start = time.time()
     test_dir = osp.join(run.dir, 'test')
     run_tool(['tools/test.py', run.config_file, ckpt, '--work-dir',
-              test_dir], log)
+              test_dir], log, threads=threads)
     metrics_file = newest(osp.join(test_dir, '*', 'test_metrics.json'))
     if metrics_file is None:
         raise RuntimeError(f'{run.name}: tools/test.py wrote no '
@@ -623,18 +703,16 @@ def execute(run: Run, progress: Progress,
                   # part of the protocol: a seed trained with another
                   # thread count differs at float rounding, which training
                   # amplifies (the child inherits OMP_NUM_THREADS)
-                  train_threads=torch.get_num_threads() if run.train
-                  else None,
+                  train_threads=(threads or torch.get_num_threads())
+                  if run.train else None,
                   test_s=round(time.time() - test_start, 1),
                   config=run.config_file)
     tmp = run.result_file + '.tmp'
     with open(tmp, 'w') as f:
         json.dump(result, f, indent=2)
     os.replace(tmp, run.result_file)
-    progress.durations.setdefault(run.method, []).append(time.time() -
-                                                         start)
-    progress.done += 1
-    print(f'[{progress.done}/{progress.total}] {run.name}: mIoU '
+    done = progress.finish(run, time.time() - start)
+    print(f'[{done}/{progress.total}] {run.name}: mIoU '
           f'{metrics.get("mIoU", float("nan")):.2f} '
           f'({_hms(time.time() - start)})', flush=True)
     return result
@@ -1169,6 +1247,67 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
     return [vs_flops, vs_scale]
 
 
+def threads_per_job(jobs: int) -> int:
+    """Torch threads of each of ``jobs`` concurrent runs: the user's
+    ``OMP_NUM_THREADS`` if set, else the runner's threads shared out."""
+    if os.environ.get('OMP_NUM_THREADS', '').isdigit():
+        return max(1, int(os.environ['OMP_NUM_THREADS']))
+    return max(1, torch.get_num_threads() // jobs)
+
+
+def run_parallel(students: List[Run], progress: Progress, teacher_ckpt: str,
+                 work_root: str, jobs: int) -> None:
+    """Train and test the unfinished ``students``, ``jobs`` at a time.
+
+    Every calibration runs first, one at a time (a run's weights must be
+    set before its config is frozen); then the runs start in plan order.
+    A failure lets the running runs end, starts no new one, and is raised;
+    an interrupt (Ctrl-C, SIGTERM in the main thread) stops them all.
+    """
+    threads = threads_per_job(jobs)
+    todo = [r for r in students if not r.finished]
+    print(f'{len(todo)} student run(s), {jobs} at a time, {threads} torch '
+          'thread(s) each', flush=True)
+    calibrated = set()
+    for run in todo:
+        cell = (run.method, run.scale)
+        if run.cfg.get('calibration') is not None and cell not in calibrated:
+            calibrate(run, students, teacher_ckpt, work_root, threads)
+            calibrated.add(cell)
+    failed = threading.Event()
+
+    def job(run: Run) -> Optional[dict]:
+        if failed.is_set():
+            return None  # another run failed: start nothing new
+        try:
+            return execute(run, progress,
+                           teacher_ckpt if run.method != 'lr_only' else None,
+                           threads)
+        except BaseException:
+            failed.set()
+            raise
+
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    futures = [pool.submit(job, run) for run in todo]
+    try:
+        wait_futures(futures, return_when=FIRST_EXCEPTION)
+        if failed.is_set():
+            print('a run failed: the running ones finish, no new one '
+                  'starts', flush=True)
+        wait_futures(futures)
+    except BaseException:  # KeyboardInterrupt from Ctrl-C or SIGTERM
+        failed.set()
+        for future in futures:
+            future.cancel()
+        stop_live_tools()
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown(wait=True)
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise errors[0]
+
+
 def best_val_score(ckpt: str) -> Optional[float]:
     """The val score that selected ``ckpt`` (MMEngine's CheckpointHook
     ``best_score``), for choosing on val; None if it holds none."""
@@ -1192,7 +1331,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     teacher, students = build_plan(args)
     runs = [teacher, *students]
     check_protocol(runs, args.work_dir)
-    progress = Progress(runs)
+    progress = Progress(runs, args.jobs)
     for run in runs:
         if run.finished:
             print(f'{run.name}: finished earlier, skipped '
@@ -1200,12 +1339,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     if not teacher.finished:
         execute(teacher, progress)
     teacher_ckpt = teacher.result()['checkpoint']
-    for run in students:
-        if not run.finished:
-            if run.cfg.get('calibration') is not None:
-                calibrate(run, students, teacher_ckpt, args.work_dir)
-            execute(run, progress,
-                    teacher_ckpt if run.method != 'lr_only' else None)
+    if args.jobs == 1:
+        for run in students:
+            if not run.finished:
+                if run.cfg.get('calibration') is not None:
+                    calibrate(run, students, teacher_ckpt, args.work_dir)
+                execute(run, progress,
+                        teacher_ckpt if run.method != 'lr_only' else None)
+    else:
+        run_parallel(students, progress, teacher_ckpt, args.work_dir,
+                     args.jobs)
     costs = cost_table(runs, args.work_dir, args.latency_repeats)
     paths = write_reports(aggregate(runs, costs), args.work_dir)
     print('\nwritten: ' + ', '.join(paths))

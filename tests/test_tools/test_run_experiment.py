@@ -87,11 +87,13 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
     work = str(tmp_path / 'exp')
     # lr_only and kd: the runner's two kinds of student config (KD is
     # CONFIG with a recipe's distillation, as RKD is CONFIG itself)
+    # --jobs 2: the two students train side by side, 1 thread each
     cmd = ['tools/run_experiment.py', TINY_RKD, '--scales', '0.5',
-           '--methods', 'lr_only', 'kd', '--seeds', '0',
+           '--methods', 'lr_only', 'kd', '--seeds', '0', '--jobs', '2',
            '--work-dir', work, '--latency-repeats', '3', '--cfg-options',
            *data_root_options(tiny_data_root)]
     first = run_tool(cmd)
+    assert '2 student run(s), 2 at a time' in first.stdout
     # the tiny config has no teacher checkpoint: the runner trains one
     assert osp.isfile(osp.join(work, 'runs', 'teacher', 'result.json'))
     with open(osp.join(work, 'results.csv')) as f:
@@ -126,6 +128,9 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
     assert 'all runs ETA' in first.stdout or 'mIoU' in first.stdout
     results = [osp.join(work, 'runs', n, 'result.json')
                for n in ('teacher', 'lr_only_x0.5_s0', 'kd_x0.5_s0')]
+    # each student records the threads it was given, the same for both
+    threads = {json.load(open(p))['train_threads'] for p in results[1:]}
+    assert len(threads) == 1 and threads.pop() >= 1
     stamps = [os.stat(p).st_mtime_ns for p in results]
     second = run_tool(cmd)
     assert second.stdout.count('finished earlier, skipped') == 3
@@ -279,7 +284,7 @@ def test_plan_transplants_the_dense_crkd_recipe_at_any_scale(tmp_path):
     ['--scales', '25'], ['--scales', '0'], ['--scales', '1.5'],
     ['--iters', '0'], ['--iters', '-5'], ['--seeds', '-1'],
     ['--seeds', '0', '0'], ['--methods', 'kd', 'kd'],
-    ['--latency-repeats', '0']])
+    ['--latency-repeats', '0'], ['--jobs', '0']])
 def test_bad_arguments_are_refused_before_anything_runs(bad, capsys):
     """A typo stops the runner at argument parsing, naming the argument
     (a first run would otherwise train the teacher before noticing)."""
@@ -384,3 +389,124 @@ def test_threads_note_warns_when_a_table_mixes_thread_counts(capsys):
     assert note.startswith('WARNING') and "'kd x0.25': [1, 2]" in note
     assert 'WARNING' in capsys.readouterr().out
     assert runner.threads_note(rows[:1]) == ''
+
+
+def _plan(tmp_path, methods, seeds):
+    runs = []
+    for seed in seeds:
+        for method in methods:
+            cfg = Config(dict(calibration=dict(target_ratio=0.1))
+                         if method != 'lr_only' else {})
+            runs.append(runner.Run(f'{method}_x0.25_s{seed}', method, 0.25,
+                                   seed, cfg, str(tmp_path)))
+    return runs
+
+
+def test_jobs_run_students_side_by_side_after_every_calibration(
+        tmp_path, monkeypatch):
+    """--jobs 2: calibrations first, one per (method, scale), then the
+    runs two at a time, each told its threads (OMP_NUM_THREADS if set)."""
+    import threading
+    import time
+    events, lock = [], threading.Lock()
+    live, most = [0], [0]
+
+    def calibrate(run, runs, teacher_ckpt, work_root, threads=None):
+        events.append(('calibrate', run.method, threads))
+
+    def execute(run, progress, teacher_ckpt=None, threads=None):
+        with lock:
+            events.append(('start', run.name, teacher_ckpt, threads))
+            live[0] += 1
+            most[0] = max(most[0], live[0])
+        time.sleep(0.2)
+        with lock:
+            live[0] -= 1
+        return progress.finish(run, 0.2)
+
+    monkeypatch.setattr(runner, 'calibrate', calibrate)
+    monkeypatch.setattr(runner, 'execute', execute)
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    students = _plan(tmp_path, ['lr_only', 'kd', 'rkd'], [0, 1])
+    progress = runner.Progress(students, jobs=2)
+    runner.run_parallel(students, progress, 'teacher.pth', str(tmp_path), 2)
+    assert [e[:2] for e in events[:2]] == [('calibrate', 'kd'),
+                                           ('calibrate', 'rkd')]
+    assert all(e[0] == 'start' for e in events[2:]) and len(events) == 8
+    assert most[0] == 2 and progress.done == 6
+    starts = {e[1]: e for e in events[2:]}
+    assert starts['lr_only_x0.25_s0'][2] is None  # LR-only: no teacher
+    assert starts['kd_x0.25_s1'][2] == 'teacher.pth'
+    assert {e[-1] for e in events} == {1}
+    monkeypatch.delenv('OMP_NUM_THREADS')
+    monkeypatch.setattr(runner.torch, 'get_num_threads', lambda: 4)
+    assert runner.threads_per_job(2) == 2 and runner.threads_per_job(8) == 1
+
+
+def test_jobs_a_failed_run_starts_no_new_one_and_is_raised(
+        tmp_path, monkeypatch):
+    started = []
+
+    def execute(run, progress, teacher_ckpt=None, threads=None):
+        started.append(run.name)
+        if run.method == 'kd':
+            raise RuntimeError('kd broke')
+        import time
+        time.sleep(0.3)  # the other worker is still running this one
+
+    monkeypatch.setattr(runner, 'execute', execute)
+    students = _plan(tmp_path, ['lr_only', 'kd', 'fitnet', 'cwd'], [0])
+    for run in students:
+        run.cfg = Config()  # nothing to calibrate
+    with pytest.raises(RuntimeError, match='kd broke'):
+        runner.run_parallel(students, runner.Progress(students, 2), 't.pth',
+                            str(tmp_path), 2)
+    # lr_only (running) ended; fitnet and cwd never started
+    assert started == ['lr_only_x0.25_s0', 'kd_x0.25_s0']
+
+
+def test_run_tool_sets_threads_and_stop_ends_every_child(tmp_path):
+    import threading
+    log = str(tmp_path / 'a.log')
+    runner.run_tool(['-c', 'import os; print(os.environ["OMP_NUM_THREADS"])'],
+                    log, threads=3)
+    assert open(log).read().strip() == '3'
+    errors = []
+
+    def sleeper():
+        try:
+            runner.run_tool(['-c', 'import time; time.sleep(120)'],
+                            str(tmp_path / 'b.log'))
+        except RuntimeError as e:
+            errors.append(str(e))
+
+    worker = threading.Thread(target=sleeper)
+    worker.start()
+    try:
+        for _ in range(100):  # until the child runs
+            if runner._LIVE:
+                break
+            worker.join(0.05)
+        runner.stop_live_tools()
+        worker.join(20)
+        assert not worker.is_alive() and 'failed' in errors[0]
+        with pytest.raises(RuntimeError, match='runner is stopping'):
+            runner.run_tool(['-c', 'pass'], log)
+    finally:
+        runner._STOP.clear()
+
+
+def test_scales_default_to_the_configs_own(tmp_path, capsys):
+    """A x0.25 config runs at x0.25 unless told otherwise; another scale
+    without --target-ratio notes that the weights were set for CONFIG's."""
+    x025 = osp.join(REPO, 'configs', 'rkd',
+                    'defect_seg_r50_to_r18_lr_x0.25.py')
+    args = runner.parse_args([x025, '--work-dir', str(tmp_path)])
+    _, runs = runner.build_plan(args)
+    assert [r.name for r in runs] == ['lr_only_x0.25_s0', 'rkd_x0.25_s0']
+    assert 'Note' not in capsys.readouterr().out
+    args = runner.parse_args([x025, '--scales', '0.5', '--work-dir',
+                              str(tmp_path)])
+    _, runs = runner.build_plan(args)
+    assert runs[1].cfg.model.scale_factor == 0.5
+    assert 'weights for x0.25' in capsys.readouterr().out

@@ -1,0 +1,24 @@
+# Ablation: the default RKD recipe at x0.25 (dense CRKD without MMD) with a
+# teacher assistant (Mirzadeh et al., AAAI 2020) instead of the R50 HR
+# teacher: the trained x0.5 LR-only student (R18-FPN, seeing the x0.5 view
+# of each batch) teaches the x0.25 student. Train the assistant first:
+#   python tools/train.py configs/baselines/defect_seg_r18_lr.py
+# A distiller checkpoint (e.g. the x0.5 RKD run's) works too: it is read as
+# its student part.
+_base_ = ['../defect_seg_r50_to_r18_lr_x0.25.py']
+model = dict(
+    teacher=dict(cfg_path='{{fileDirname}}/../../baselines/'
+                 'defect_seg_r18_lr.py'),
+    teacher_config='{{fileDirname}}/../../baselines/defect_seg_r18_lr.py',
+    teacher_ckpt='work_dirs/defect_seg_r18_lr/best_mIoU_iter_*.pth',
+    # the assistant's feat grid is 16x16 at the x0.5 view: the connector's
+    # scale='auto' becomes 2 (8x8 -> 16x16), the discriminator follows
+    teacher_scale_factor=0.5,
+    discriminator=dict(grid_size=16),
+    # R = 0.1 with the assistant as teacher (the x0.5 LR-only student of
+    # seed 0, 2,000 iterations, one thread; seed 0, 8 batches):
+    # tools/analysis_tools/loss_gradients.py configs/rkd/ablations/
+    #   rkd-dense_no-mmd_ta_x0.25.py --batches 8 --seed 0 --target-ratio 0.1
+    distill_losses=dict(
+        loss_kd=dict(loss_weight=0.121642),
+        loss_pair=dict(loss_weight=3.57546)))
