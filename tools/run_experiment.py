@@ -89,6 +89,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 from rkd_mm.utils.cfg_options import check_cfg_options
+from rkd_mm.utils.complexity import is_distiller
 from rkd_mm.utils.work_dir import list_checkpoints
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -322,7 +323,7 @@ class Run:
 def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
     """The teacher run and the student runs, in execution order."""
     cfg = Config.fromfile(args.config)
-    if cfg.model.get('type') != 'rkd_mm.ResolutionAwareDistiller':
+    if not is_distiller(cfg):
         raise ValueError(f'{args.config} is not a distiller config '
                          "(model.type='rkd_mm.ResolutionAwareDistiller'); "
                          'pass an RKD config such as '

@@ -1,5 +1,5 @@
-"""rkd_mm models: the distillation algorithm, its losses, discriminators
-and connectors."""
+"""rkd_mm models: the distillation algorithm, its task adapters, losses,
+discriminators and connectors."""
 from .algorithms import ResolutionAwareDistiller
 from .connectors import ConvConnector, LinearConnector
 from .discriminators import FeatureDiscriminator, PatchDiscriminator
@@ -8,11 +8,14 @@ from .losses import (AdversarialLoss, AttentionTransferLoss,
                      MMDLoss, PairwiseSimilarityLoss, RelationalKDLoss,
                      ResolutionAwareKDLoss)
 from .segmentors import LREncoderDecoder
+from .task_adapters import (BaseTaskAdapter, ClassificationAdapter,
+                            SegmentationAdapter)
 
 __all__ = [
     'ResolutionAwareDistiller', 'ConvConnector', 'LinearConnector',
     'FeatureDiscriminator', 'PatchDiscriminator', 'AdversarialLoss',
     'AttentionTransferLoss', 'ChannelWiseDivergenceLoss', 'DecoupledKDLoss',
     'FitNetLoss', 'MMDLoss', 'PairwiseSimilarityLoss', 'RelationalKDLoss',
-    'ResolutionAwareKDLoss', 'LREncoderDecoder'
+    'ResolutionAwareKDLoss', 'LREncoderDecoder', 'BaseTaskAdapter',
+    'SegmentationAdapter', 'ClassificationAdapter'
 ]

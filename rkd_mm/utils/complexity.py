@@ -41,7 +41,21 @@ def count(model_cfg: ConfigDict, input_shape: Sequence[int]) -> dict:
 
 
 def is_distiller(cfg: Config) -> bool:
-    return 'Distiller' in str(cfg.model.get('type', ''))
+    """Whether the config's model is a distiller: its class (asked of the
+    registry, in the config's scope) is a ``ResolutionAwareDistiller`` or a
+    subclass, whatever name it is registered under."""
+    from mmengine.registry import DefaultScope
+
+    from rkd_mm.models.algorithms import ResolutionAwareDistiller
+    model_type = cfg.model.get('type')
+    if isinstance(model_type, type):  # a class in a pure-Python config
+        cls = model_type
+    else:
+        scope = cfg.get('default_scope', 'mmseg')
+        with DefaultScope.overwrite_default_scope(scope):
+            cls = MODELS.get(model_type)
+    return isinstance(cls, type) and issubclass(cls,
+                                                ResolutionAwareDistiller)
 
 
 def model_complexity(cfg: Config,

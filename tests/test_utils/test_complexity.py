@@ -2,7 +2,7 @@
 import pytest
 from mmengine.config import Config
 
-from conftest import CONFIGS, TINY_LR
+from conftest import CONFIGS, TINY_LR, TINY_RKD
 from rkd_mm.utils.complexity import distiller_complexity, model_complexity
 
 
@@ -21,3 +21,29 @@ def test_distiller_reports_teacher_at_hr_and_student_at_lr():
     assert both['student']['input_shape'] == (3, 32, 32)
     assert both['teacher']['flops'] > both['student']['flops']
     assert model_complexity(cfg, shape=(64, 64)) == both['student']
+
+
+def test_a_distiller_is_recognised_by_its_class_not_its_name():
+    import torch
+
+    from rkd_mm.models.algorithms import ResolutionAwareDistiller
+    from rkd_mm.registry import MODELS
+    from rkd_mm.utils.complexity import is_distiller
+
+    @MODELS.register_module(name='MyTeacherStudent', force=True)
+    class MyTeacherStudent(ResolutionAwareDistiller):
+        pass
+
+    assert is_distiller(Config(dict(
+        model=dict(type='rkd_mm.MyTeacherStudent'))))
+    assert is_distiller(Config(dict(model=dict(type=MyTeacherStudent))))
+    assert is_distiller(Config.fromfile(TINY_RKD))
+    assert not is_distiller(Config.fromfile(TINY_LR))
+    # a plain model whose name merely contains the word is not one
+
+    @MODELS.register_module(name='DistillerFreeNet', force=True)
+    class DistillerFreeNet(torch.nn.Module):
+        pass
+
+    assert not is_distiller(Config(dict(
+        model=dict(type='rkd_mm.DistillerFreeNet'))))

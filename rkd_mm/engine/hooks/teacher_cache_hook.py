@@ -11,11 +11,15 @@ from rkd_mm.registry import HOOKS
 
 # Transforms whose output is one of finitely many variants of the image:
 # deterministic ones, and RandomFlip (at most 4 variants with two flips).
+# mmseg's and mmpretrain's (a classification pipeline must not switch the
+# cache off for its packing or its fixed resize and crop).
 FINITE_TRANSFORMS = frozenset({
     'LoadImageFromFile', 'LoadImageFromNDArray', 'LoadAnnotations',
     'RandomFlip', 'Resize', 'ResizeToMultiple', 'Pad', 'SegRescale',
     'GenerateEdge', 'RGB2Gray', 'AdjustGamma', 'CLAHE', 'Rerange',
-    'LRDownsample', 'PackSegInputs'
+    'LRDownsample', 'PackSegInputs',
+    # mmpretrain
+    'PackInputs', 'ResizeEdge', 'CenterCrop'
 })
 # arguments that make an otherwise fixed transform draw at random
 RANDOM_ARGS = ('ratio_range', )

@@ -19,6 +19,7 @@ from rkd_mm.utils.checkpoint import (fit_state_dict, read_checkpoint,
 # it lived here before rkd_mm.utils.checkpoint: the old import path works
 from rkd_mm.utils.checkpoint import split_student_state  # noqa: F401
 from ..connectors import ConnectorDict
+from ..task_adapters import build_task_adapter
 from .feature_recorder import FeatureRecorder
 from .teacher_cache import TeacherOutputCache
 
@@ -54,8 +55,14 @@ class ResolutionAwareDistiller(BaseModel):
     unchanged, e.g. ``mIoU``); :class:`~rkd_mm.engine.DistillValLoop` adds the
     teacher's HR score once as ``teacher/mIoU``.
 
+    What depends on the task (running a model to its logits, the labels of
+    a batch) is asked of a task adapter (:mod:`rkd_mm.models.task_adapters`),
+    picked from the student's type: an mmseg segmentor or an mmpretrain
+    classifier distils through the same code.
+
     Args:
-        student: Student model config (an mmseg segmentor), or
+        student: Student model config (an mmseg segmentor or an mmpretrain
+            classifier), or
             ``dict(cfg_path=CONFIG, **overrides)`` to take ``model`` from
             another config file (as mmrazor's ``cfg_path``).
         teacher: Teacher model config, or ``dict(cfg_path=CONFIG)``.
@@ -116,6 +123,9 @@ class ResolutionAwareDistiller(BaseModel):
             augmentation set (flips); ``rkd_mm.TeacherCacheHook`` (in the
             RKD configs' ``custom_hooks``) switches it off for random
             augmentations. See docs/method.md.
+        task_adapter: A task adapter config (e.g.
+            ``dict(type='rkd_mm.SegmentationAdapter')``); ``None`` (the
+            default) picks the adapter that accepts the student.
         init_cfg: MMEngine init config.
     """
 
@@ -141,6 +151,7 @@ class ResolutionAwareDistiller(BaseModel):
                  distill_warmup_iters: int = 0,
                  data_preprocessor: Optional[dict] = None,
                  teacher_cache: Optional[dict] = None,
+                 task_adapter: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         student, student_path = resolve_model_cfg(student, 'student')
         teacher, teacher_path = resolve_model_cfg(teacher, 'teacher')
@@ -150,6 +161,13 @@ class ResolutionAwareDistiller(BaseModel):
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = MODELS.build(student)
         self.teacher = MODELS.build(teacher)
+        self.task = build_task_adapter(task_adapter, self.student)
+        if not self.task.accepts(self.teacher):
+            raise TypeError(
+                f'The teacher ({type(self.teacher).__name__}) is not a model '
+                f'of the student\'s task ({type(self.task).__name__}: '
+                f'{self.task.default_scope}); distil between models of one '
+                'task library.')
         self._teacher_cfg = teacher  # part of the cache's namespace
         self.teacher_config = teacher_config or teacher_path
         self.teacher_ckpt = resolve_checkpoint(teacher_ckpt)
@@ -362,7 +380,7 @@ class ResolutionAwareDistiller(BaseModel):
 
     def _run_teacher(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         self.teacher_recorder.clear()
-        self.teacher._forward(x)
+        self.task.forward_tensor(self.teacher, x)
         return dict(self.teacher_recorder.records)
 
     @torch.no_grad()
@@ -428,8 +446,7 @@ class ResolutionAwareDistiller(BaseModel):
         sources = dict(teacher_out)
         if data_samples is not None and any(
                 GT in args.values() for args in self.loss_inputs.values()):
-            sources[GT] = torch.stack(
-                [s.gt_sem_seg.data[0] for s in data_samples])
+            sources[GT] = self.task.labels(data_samples)
         for name, loss in self.distill_losses.items():
             kwargs = {
                 arg: student_out[tap] if arg.endswith('_S') else sources[tap]
@@ -477,7 +494,7 @@ class ResolutionAwareDistiller(BaseModel):
             with optim_wrapper['student'].optim_context(self.student), \
                     torch.set_grad_enabled(student_turn):
                 self.student_recorder.clear()
-                task_losses = self.student(lr, samples, mode='loss')
+                task_losses = self.task.loss(self.student, lr, samples)
                 student_out = self.student_records()
             if self.discriminator is not None and step == 0:
                 log_vars.update(
@@ -550,13 +567,15 @@ class ResolutionAwareDistiller(BaseModel):
         """
         lr = self.lr_view(inputs, self.test_scale_factor if mode != 'loss'
                           else self.draw_scale())
-        if mode in ('predict', 'tensor'):
-            return self.student(lr, data_samples, mode=mode)
+        if mode == 'predict':
+            return self.task.predict(self.student, lr, data_samples)
+        if mode == 'tensor':
+            return self.task.forward_tensor(self.student, lr)
         if mode == 'loss':
             teacher_out = self.teacher_forward(inputs, lr)
             self.student_recorder.clear()
-            losses = {f'student.{k}': v for k, v in self.student(
-                lr, data_samples, mode='loss').items()}
+            losses = {f'student.{k}': v for k, v in self.task.loss(
+                self.student, lr, data_samples).items()}
             losses.update(
                 self.distill_loss_dict(self.student_records(), teacher_out,
                                        data_samples))
@@ -567,7 +586,8 @@ class ResolutionAwareDistiller(BaseModel):
     def teacher_predict(self, inputs: torch.Tensor, data_samples):
         """The teacher's predictions on its view of the HR batch (for
         teacher/mIoU)."""
-        return self.teacher.predict(self.teacher_view(inputs), data_samples)
+        return self.task.predict(self.teacher, self.teacher_view(inputs),
+                                 data_samples)
 
 
 def resolve_model_cfg(cfg: dict, role: str) -> Tuple[dict, Optional[str]]:
