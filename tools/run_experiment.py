@@ -59,7 +59,11 @@ schedule being 2,000); the teacher keeps its own schedule.
 with ``OMP_NUM_THREADS`` torch threads if it is set, else the runner's
 threads divided by N: ``--jobs 2`` on 2 cores gives two 1-thread runs,
 which use the cores better than one 2-thread run). Calibrations run first,
-one at a time; a failing run stops new ones from starting, lets the
+one at a time; then each distiller's teacher-output cache is filled by N
+processes at the runs' thread count (``tools/fill_teacher_cache.py``; once
+per teacher, taps and data, so seeds share it), so that a distillation run
+costs about what an LR-only run costs instead of computing the teacher on
+its one core. A failing run stops new ones from starting, lets the
 running ones end, and is reported; Ctrl-C or ``kill`` stops them all.
 
 ``--cfg-options`` go to every run (teacher included) for keys all configs
@@ -88,6 +92,7 @@ import rkd_mm  # noqa: F401  (environment shims)
 import torch
 from mmengine.config import Config, DictAction
 
+from rkd_mm.engine.hooks.teacher_cache_hook import random_transforms
 from rkd_mm.utils.cfg_options import check_cfg_options
 from rkd_mm.utils.complexity import is_distiller
 from rkd_mm.utils.work_dir import list_checkpoints
@@ -651,6 +656,68 @@ def check_protocol(runs: List[Run], work_root: str) -> None:
                 f'--work-dir, or delete {run.dir} to redo that run.')
 
 
+def freeze_config(run: Run, teacher_ckpt: Optional[str] = None) -> None:
+    """Write the run's config (with the teacher's checkpoint) unless an
+    earlier attempt did: a run keeps the config it started with."""
+    os.makedirs(run.dir, exist_ok=True)
+    if teacher_ckpt is not None:
+        run.cfg.model.teacher_ckpt = teacher_ckpt
+    if not osp.isfile(run.config_file):  # frozen at the first attempt
+        run.cfg.dump(run.config_file)
+
+
+def cache_signature(cfg: Config) -> Optional[str]:
+    """What decides a distiller's teacher-cache entries (teacher, its taps
+    and views, cache, training data), or None without a disk cache:
+    runs of one signature (seeds, or methods with the same taps) fill
+    once."""
+    model = cfg.get('model', {})
+    cache = model.get('teacher_cache')
+    if not cache or not cache.get('cache_dir') or 'teacher' not in model:
+        return None
+    keys = ('teacher', 'teacher_ckpt', 'teacher_taps', 'teacher_scale_factor',
+            'scale_factor', 'teacher_cache', 'data_preprocessor',
+            'loss_inputs')
+    parts = {k: model.get(k) for k in keys}
+    parts['dataset'] = cfg.train_dataloader.get('dataset')
+    return json.dumps(_flatten(parts), sort_keys=True, default=repr)
+
+
+def fill_teacher_caches(todo: List[Run], teacher_ckpt: str, jobs: int,
+                        threads: int) -> None:
+    """Fill the teacher cache of every distiller run to come, ``jobs``
+    processes of ``threads`` threads (the runs' own), before the runs.
+
+    Side by side, a cold-cache distiller run computes the teacher on its
+    own threads while the other runs' cores go idle as they finish; filled
+    first, on every core, it costs about what an LR-only run costs. The
+    entries are the ones training would store (tools/fill_teacher_cache.py),
+    so no result changes.
+    """
+    done = set()
+    for run in todo:
+        if run.method == 'lr_only' or not run.train:
+            continue
+        freeze_config(run, teacher_ckpt)
+        signature = cache_signature(Config.fromfile(run.config_file))
+        if signature is None or signature in done:
+            continue
+        random = random_transforms(
+            run.cfg.train_dataloader.get('dataset'))
+        if random:  # the cache is switched off for this run anyway
+            continue
+        done.add(signature)
+        log = osp.join(run.dir, 'fill_teacher_cache.log')
+        print(f'{run.name}: filling the teacher cache first ({jobs} '
+              f'processes x {threads} thread(s)), log {log}', flush=True)
+        start = time.time()
+        run_tool(['tools/fill_teacher_cache.py', run.config_file,
+                  '--workers', str(jobs), '--threads', str(threads)], log,
+                 threads=threads)
+        took = _hms(time.time() - start)
+        print(f'{run.name}: teacher cache filled ({took})', flush=True)
+
+
 def execute(run: Run, progress: Progress,
             teacher_ckpt: Optional[str] = None,
             threads: Optional[int] = None) -> dict:
@@ -661,10 +728,7 @@ def execute(run: Run, progress: Progress,
     train_dir = getattr(run, 'train_dir', run.dir)
     os.makedirs(run.dir, exist_ok=True)
     os.makedirs(train_dir, exist_ok=True)
-    if teacher_ckpt is not None:
-        run.cfg.model.teacher_ckpt = teacher_ckpt
-    if not osp.isfile(run.config_file):  # frozen at the first attempt
-        run.cfg.dump(run.config_file)
+    freeze_config(run, teacher_ckpt)
     log = osp.join(run.dir, 'run.log')
     start = time.time()
     train_s = 0.0
@@ -1275,6 +1339,7 @@ def run_parallel(students: List[Run], progress: Progress, teacher_ckpt: str,
         if run.cfg.get('calibration') is not None and cell not in calibrated:
             calibrate(run, students, teacher_ckpt, work_root, threads)
             calibrated.add(cell)
+    fill_teacher_caches(todo, teacher_ckpt, jobs, threads)
     failed = threading.Event()
 
     def job(run: Run) -> Optional[dict]:

@@ -1,9 +1,11 @@
 """tools/run_experiment.py: the plan's configs, latency grouping, and a
 tiny end-to-end run (statistics: test_run_experiment_stats.py)."""
+import copy
 import csv
 import json
 import os
 import os.path as osp
+import re
 
 import pytest
 from mmengine.config import Config
@@ -87,13 +89,26 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
     work = str(tmp_path / 'exp')
     # lr_only and kd: the runner's two kinds of student config (KD is
     # CONFIG with a recipe's distillation, as RKD is CONFIG itself)
-    # --jobs 2: the two students train side by side, 1 thread each
-    cmd = ['tools/run_experiment.py', TINY_RKD, '--scales', '0.5',
+    # --jobs 2: the two students train side by side, 1 thread each, after
+    # KD's teacher cache was filled by 2 processes (a user's config with a
+    # disk cache, on ours)
+    config = tmp_path / 'tiny_rkd_cached.py'
+    config.write_text(
+        f'_base_ = [{TINY_RKD!r}]\n'
+        'model = dict(teacher_cache=dict(_delete_=True, '
+        f'cache_dir={str(tmp_path / "cache")!r}))\n')
+    cmd = ['tools/run_experiment.py', str(config), '--scales', '0.5',
            '--methods', 'lr_only', 'kd', '--seeds', '0', '--jobs', '2',
            '--work-dir', work, '--latency-repeats', '3', '--cfg-options',
            *data_root_options(tiny_data_root)]
     first = run_tool(cmd)
     assert '2 student run(s), 2 at a time' in first.stdout
+    assert 'kd_x0.5_s0: filling the teacher cache first (2 processes x 1 ' \
+        'thread(s))' in first.stdout
+    # so KD's training read the teacher for every sample of every step
+    kd_log = open(osp.join(work, 'runs', 'kd_x0.5_s0', 'run.log')).read()
+    rates = re.findall(r'teacher_cache.hit_rate: ([0-9.]+)', kd_log)
+    assert rates and set(rates) == {'1.0000'}
     # the tiny config has no teacher checkpoint: the runner trains one
     assert osp.isfile(osp.join(work, 'runs', 'teacher', 'result.json'))
     with open(osp.join(work, 'results.csv')) as f:
@@ -510,3 +525,20 @@ def test_scales_default_to_the_configs_own(tmp_path, capsys):
     _, runs = runner.build_plan(args)
     assert runs[1].cfg.model.scale_factor == 0.5
     assert 'weights for x0.25' in capsys.readouterr().out
+
+
+def test_cache_signature_is_shared_by_seeds_not_by_other_taps():
+    cfg = Config.fromfile(TINY_RKD)
+    assert runner.cache_signature(cfg) is None  # no disk cache: no fill
+    cfg.model.teacher_cache = dict(cache_dir='cache')
+    other_seed = copy.deepcopy(cfg)
+    other_seed.randomness = dict(seed=7)
+    other_seed.model.distill_losses.loss_kd.loss_weight = 0.5
+    assert runner.cache_signature(other_seed) == runner.cache_signature(cfg)
+    other_taps = copy.deepcopy(cfg)
+    other_taps.model.teacher_taps = dict(logits='decode_head.conv_seg')
+    assert runner.cache_signature(other_taps) != runner.cache_signature(cfg)
+    other_scale = copy.deepcopy(cfg)
+    other_scale.model.scale_factor = 0.25  # other @lr views
+    assert runner.cache_signature(other_scale) != runner.cache_signature(cfg)
+    assert runner.cache_signature(Config.fromfile(TINY_LR)) is None

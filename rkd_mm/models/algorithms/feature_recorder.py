@@ -89,5 +89,3 @@ class FeatureRecorder:
         for handle in self._handles:
             handle.remove()
         self._handles = []
-
-

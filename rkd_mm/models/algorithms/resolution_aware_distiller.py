@@ -383,39 +383,72 @@ class ResolutionAwareDistiller(BaseModel):
         self.task.forward_tensor(self.teacher, x)
         return dict(self.teacher_recorder.records)
 
+    def teacher_inputs(self, hr: torch.Tensor,
+                       lr: Optional[torch.Tensor] = None
+                       ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """What the teacher sees: :meth:`teacher_view` of ``hr`` and, when a
+        loss takes ``@lr`` taps, ``lr`` upsampled to that size (else
+        ``None``)."""
+        hr = self.teacher_view(hr)
+        up = None
+        if lr is not None and self._needs_teacher_lr():
+            up = nn.functional.interpolate(
+                lr, size=hr.shape[-2:], mode='bilinear', align_corners=False)
+        return hr, up
+
+    def _bound_cache(self) -> TeacherOutputCache:
+        cache = self.teacher_cache
+        if not cache.bound:  # first use: weights final, device known
+            cache.bind(self.teacher, self._teacher_cfg,
+                       self.teacher_recorder.specs)
+        return cache
+
     @torch.no_grad()
     def teacher_forward(self, hr: torch.Tensor,
                         lr: Optional[torch.Tensor] = None
                         ) -> Dict[str, torch.Tensor]:
         """Run the frozen teacher; return its taps (``@lr`` ones from LR).
 
-        The teacher sees :meth:`teacher_view` of ``hr`` (the HR batch itself
-        unless it is a teacher assistant). With ``teacher_cache``, cached
-        samples are read instead (every teacher tap, and the ``@lr`` taps
-        that a loss takes) and the teacher runs on the missing ones only.
+        The teacher sees :meth:`teacher_inputs`. With ``teacher_cache``,
+        cached samples are read instead (every teacher tap, and the ``@lr``
+        taps that a loss takes) and the teacher runs on the missing ones
+        only.
         """
         self.teacher.eval()
-        hr = self.teacher_view(hr)
-        up = None
-        if lr is not None and self._needs_teacher_lr():
-            up = nn.functional.interpolate(
-                lr, size=hr.shape[-2:], mode='bilinear', align_corners=False)
-        cache = self.teacher_cache
-        if cache is None:
+        hr, up = self.teacher_inputs(hr, lr)
+        if self.teacher_cache is None:
             out = self._run_teacher(hr)
             if up is not None:
                 out.update({k + LR_SUFFIX: v
                             for k, v in self._run_teacher(up).items()})
             return out
-        if not cache.bound:  # first use: weights final, device known
-            cache.bind(self.teacher, self._teacher_cfg,
-                       self.teacher_recorder.specs)
+        cache = self._bound_cache()
         out = cache.lookup(hr, list(self.teacher_taps), self._run_teacher)
         if up is not None:
             out.update({
                 k + LR_SUFFIX: v for k, v in cache.lookup(
                     up, self._teacher_lr_taps(), self._run_teacher).items()})
         return out
+
+    @torch.no_grad()
+    def fill_teacher_cache(self, hr: torch.Tensor,
+                           lr: Optional[torch.Tensor] = None) -> int:
+        """Store the teacher's taps for a batch ahead of training (what
+        :meth:`teacher_forward` would store), reading nothing back.
+
+        Returns:
+            int: Teacher inputs computed (HR and ``@lr`` ones together).
+        """
+        if self.teacher_cache is None:
+            raise RuntimeError('this distiller has no teacher_cache to fill '
+                               '(model.teacher_cache is None).')
+        self.teacher.eval()
+        hr, up = self.teacher_inputs(hr, lr)
+        cache = self._bound_cache()
+        ran = cache.fill(hr, list(self.teacher_taps), self._run_teacher)
+        if up is not None:
+            ran += cache.fill(up, self._teacher_lr_taps(), self._run_teacher)
+        return ran
 
     def switch_off_teacher_cache(self, reason: str) -> None:
         """Run the teacher online from now on (e.g. random augmentations,

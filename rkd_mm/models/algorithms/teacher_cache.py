@@ -306,6 +306,38 @@ class TeacherOutputCache:
             n: _stack([f[t] for f in found], inputs.device, inputs.dtype)
             for n, t in zip(names, taps)}
 
+    def has(self, tap: str, key: str) -> bool:
+        """Whether one tap of one sample is stored (in memory, or as a file
+        on disk; the file is not read)."""
+        if (tap, key) in self.memory:
+            return True
+        return self.directory is not None and osp.exists(
+            self._path(tap, key))
+
+    def fill(self, inputs: torch.Tensor, names: Sequence[str],
+             run: Runner) -> int:
+        """Store the taps ``names`` of every sample of ``inputs`` that
+        lacks one, without reading what is stored.
+
+        Ahead-of-training filling (``tools/fill_teacher_cache.py``): the
+        samples whose taps are all stored cost a hash and a file check;
+        the others go through :meth:`lookup`, so their entries are the
+        bytes a training run would store.
+
+        Returns:
+            int: How many samples the teacher ran on.
+        """
+        if not self.bound:
+            raise RuntimeError('TeacherOutputCache.bind(teacher, ...) must '
+                               'be called before fill.')
+        taps = list(dict.fromkeys(self.taps[n] for n in names))
+        keys = [self.key(x) for x in inputs]
+        missing = [i for i, k in enumerate(keys)
+                   if not all(self.has(t, k) for t in taps)]
+        if missing:
+            self.lookup(inputs[missing], names, run)
+        return len(missing)
+
     def stats(self) -> Dict[str, float]:
         """Hits, lookups, hit rate (samples, and taps) and in-memory
         entries so far."""
