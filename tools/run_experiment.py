@@ -16,12 +16,12 @@ one protocol:
   points at (so the RKD configs find it later), then scored at HR;
 * ``lr_only``: the student's own config (``model.student.cfg_path``) with
   every ``rkd_mm.LRDownsample`` set to the scale;
-* a KD baseline (``kd``, ``fitnet``, ``at``, ``relkd``, ``cwd``, ``dkd``):
-  ``CONFIG`` with the method's distillation fields (taps, connectors,
-  losses, loss inputs, discriminator) taken from its recipe config under
-  ``configs/baselines/``;
-* ``rkd_dense``: the same with the dense CRKD recipe
-  (``configs/rkd/rkd-dense_*``);
+* a KD baseline (``kd``, ``fitnet``, ``at``, ``relkd``, ``cwd``, ``dkd``)
+  or ``rkd_dense`` (the dense CRKD recipe): ``CONFIG`` with the method's
+  distillation fields (taps, connectors, losses, loss inputs,
+  discriminator) taken from the recipe config that CONFIG's
+  ``method_recipes`` names for it (ours name ``configs/baselines/`` and
+  ``configs/rkd/rkd-dense_*`` files; a method without a recipe is refused);
 * ``rkd``: ``CONFIG`` itself.
 
 The scales default to CONFIG's own ``model.scale_factor`` (its weights were
@@ -37,8 +37,11 @@ protocol: a run whose planned config differs from the one frozen in its
 folder (another ``--iters``, other ``--cfg-options``) stops the runner
 with the differing keys, before anything runs. At the end it writes
 ``WORK_DIR/results.md``, ``results.csv`` and two plots under
-``WORK_DIR/plots/``: per (method, scale) the test mIoU's mean ± sample
-std over seeds and n (one seed is marked as an indication), the paired
+``WORK_DIR/plots/``: per (method, scale) the test score's mean ± sample
+std over seeds and n (one seed is marked as an indication) — the score
+is the metric CONFIG selects checkpoints by (``save_best``: ``mIoU`` for
+segmentation, ``accuracy`` for classification; macro-F1, AUROC and
+per-class IoU or F1 are shown beside it when reported) — the paired
 difference to LR-only at the same scale over shared seeds with its 95 %
 Student-t interval, the share of the teacher–LR-only gap closed, GFLOPs,
 parameters and CPU latency. Latency is measured once per distinct
@@ -86,7 +89,7 @@ import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import rkd_mm  # noqa: F401  (environment shims)
 import torch
@@ -95,21 +98,16 @@ from mmengine.config import Config, DictAction
 from rkd_mm.engine.hooks.teacher_cache_hook import random_transforms
 from rkd_mm.utils.cfg_options import check_cfg_options
 from rkd_mm.utils.complexity import is_distiller
+from rkd_mm.utils.teacher_cache_fill import count_variants
 from rkd_mm.utils.work_dir import list_checkpoints
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-RECIPES = osp.join(REPO, 'configs', 'baselines')
-# the recipe of each KD baseline: its distillation fields are transplanted
-# into CONFIG (the scale comes from --scales)
-BASELINES = {
-    m: osp.join(RECIPES, f'{m}_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py')
-    for m in ('kd', 'fitnet', 'at', 'relkd', 'cwd', 'dkd')
-}
-# the dense CRKD recipe (configs/rkd/rkd-dense_*), transplanted the same way
-BASELINES['rkd_dense'] = osp.join(
-    REPO, 'configs', 'rkd',
-    'rkd-dense_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py')
-METHODS = ['lr_only', *BASELINES, 'rkd']
+# the KD baselines and recipe variants the runner knows; CONFIG's
+# `method_recipes` maps each it supports to the recipe config whose
+# distillation fields are transplanted into CONFIG (the scale comes from
+# --scales)
+RECIPE_METHODS = ('kd', 'fitnet', 'at', 'relkd', 'cwd', 'dkd', 'rkd_dense')
+METHODS = ['lr_only', *RECIPE_METHODS, 'rkd']
 # our methods: compared with the strongest baseline too
 OURS = ('rkd', 'rkd_dense')
 DISTILL_FIELDS = ('student_taps', 'teacher_taps', 'connectors',
@@ -289,18 +287,48 @@ def set_iters(cfg: Config, iters: int) -> None:
             round(cfg.model.distill_warmup_iters * ratio))
 
 
+def recipe_of(cfg: Config, method: str, config: str = 'CONFIG') -> str:
+    """The recipe config of ``method`` that ``cfg`` declares in its
+    ``method_recipes``; a clear error if it declares none."""
+    recipes = cfg.get('method_recipes') or {}
+    if method not in recipes:
+        raise ValueError(
+            f'{config} declares no recipe for method {method!r}: its '
+            f'method_recipes has {sorted(recipes) or "none"}. Add '
+            f"method_recipes=dict({method}='path/to/{method}_recipe.py') "
+            'to the config (the recipe is a distiller config whose '
+            'distillation fields are used), or leave the method out of '
+            '--methods.')
+    path = recipes[method]
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Recipe of {method!r} not found: {path} '
+                                f'({config}, method_recipes).')
+    return path
+
+
 def transplant_method(cfg: Config, method: str) -> None:
     """Give ``cfg`` (a distiller config) the distillation of ``method``."""
-    recipe_path = BASELINES[method]
-    if not osp.isfile(recipe_path):
-        raise FileNotFoundError(f'Recipe of {method!r} not found: '
-                                f'{recipe_path}.')
-    recipe = Config.fromfile(recipe_path).model
+    recipe = Config.fromfile(recipe_of(cfg, method)).model
     for field in DISTILL_FIELDS:
         if field in recipe:
             cfg.model[field] = copy.deepcopy(recipe[field])
         elif field in cfg.model:
             del cfg.model[field]
+
+
+def primary_metric(cfg: Config, config: str = 'CONFIG') -> str:
+    """The metric runs are chosen and compared on: the one CONFIG's
+    checkpoints are selected by (``default_hooks.checkpoint.save_best``,
+    e.g. ``mIoU``, ``accuracy``)."""
+    hook = cfg.get('default_hooks', {}).get('checkpoint') or {}
+    best = hook.get('save_best')
+    if not isinstance(best, str) or best == 'auto':
+        raise ValueError(
+            f'{config} sets no default_hooks.checkpoint.save_best metric '
+            f'(got {best!r}): the runner chooses checkpoints on val and '
+            'compares methods by that metric. Set it, e.g. '
+            "save_best='mIoU' (segmentation) or save_best='accuracy'.")
+    return best
 
 
 class Run:
@@ -343,6 +371,11 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
     shared = {k: v for k, v in options.items() if not k.startswith('model.')}
     check_cfg_options(cfg, options)  # a typo'd key is an error, not ignored
     cfg.merge_from_dict(options)
+    # refused before anything trains (a first run trains the teacher first)
+    primary_metric(cfg, args.config)
+    for method in args.methods:
+        if method not in ('lr_only', 'rkd'):
+            recipe_of(cfg, method, args.config)
     work_root = args.work_dir
 
     teacher_cfg = Config.fromfile(cfg.model.teacher.cfg_path)
@@ -547,10 +580,11 @@ def newest(pattern: str) -> Optional[str]:
 
 
 # set per run, not part of the protocol: what tools/train.py adds when its
-# Runner re-dumps the config into the run's folder, and the teacher
-# checkpoint the runner resolves to a file
+# Runner re-dumps the config into the run's folder, the teacher checkpoint
+# the runner resolves to a file, and the recipe list (read by the runner,
+# not by training)
 UNCOMPARED = ('launcher', 'work_dir', 'resume', 'load_from',
-              'model.teacher_ckpt')
+              'model.teacher_ckpt', 'method_recipes')
 
 
 def _flatten(value, prefix: str = '') -> Dict[str, object]:
@@ -696,7 +730,8 @@ def fill_teacher_caches(todo: List[Run], teacher_ckpt: str, jobs: int,
     """
     done = set()
     for run in todo:
-        if run.method == 'lr_only' or not run.train:
+        if run.method == 'lr_only' or not run.train or \
+                cache_signature(run.cfg) is None:  # nothing on disk to fill
             continue
         freeze_config(run, teacher_ckpt)
         signature = cache_signature(Config.fromfile(run.config_file))
@@ -707,6 +742,17 @@ def fill_teacher_caches(todo: List[Run], teacher_ckpt: str, jobs: int,
         if random:  # the cache is switched off for this run anyway
             continue
         done.add(signature)
+        # a run meets iters x batch samples; with more variants than that
+        # (a large data set, a short schedule) most filled entries would
+        # never be read: then the run computes what it meets itself
+        variants = count_variants(run.cfg)['variants']
+        draws = run.cfg.train_cfg.max_iters * \
+            run.cfg.train_dataloader.batch_size
+        if variants > draws:
+            print(f'{run.name}: teacher cache not filled first ({variants} '
+                  f'training variants, more than the {draws} samples a run '
+                  'draws)', flush=True)
+            continue
         log = osp.join(run.dir, 'fill_teacher_cache.log')
         print(f'{run.name}: filling the teacher cache first ({jobs} '
               f'processes x {threads} thread(s)), log {log}', flush=True)
@@ -763,7 +809,8 @@ def execute(run: Run, progress: Progress,
         metrics = json.load(f)['metrics']
     result = dict(name=run.name, method=run.method, scale=run.scale,
                   seed=run.seed, checkpoint=ckpt, metrics=metrics,
-                  val_mIoU=best_val_score(ckpt) if run.train else None,
+                  # the val score that selected the checkpoint
+                  val_score=best_val_score(ckpt) if run.train else None,
                   train_s=round(train_s, 1),
                   # part of the protocol: a seed trained with another
                   # thread count differs at float rounding, which training
@@ -777,8 +824,9 @@ def execute(run: Run, progress: Progress,
         json.dump(result, f, indent=2)
     os.replace(tmp, run.result_file)
     done = progress.finish(run, time.time() - start)
-    print(f'[{done}/{progress.total}] {run.name}: mIoU '
-          f'{metrics.get("mIoU", float("nan")):.2f} '
+    metric = primary_metric(run.cfg, run.config_file)
+    print(f'[{done}/{progress.total}] {run.name}: {metric} '
+          f'{metrics.get(metric, float("nan")):.2f} '
           f'({_hms(time.time() - start)})', flush=True)
     return result
 
@@ -989,13 +1037,33 @@ def cost_table(runs: List[Run], work_root: str, repeats: int) -> dict:
     return costs
 
 
-def aggregate(runs: List[Run], costs: dict) -> List[dict]:
+# besides the primary metric (CONFIG's save_best), the summary metrics a
+# table shows when the runs report them, and the prefixes of per-class
+# columns (means over seeds): mmseg-style IoU, rkd_mm.ClassificationMetric
+EXTRA_METRICS = ('macro_f1', 'auroc')
+PER_CLASS_PREFIXES = ('IoU.', 'f1.')
+
+
+def per_class_keys(row: dict) -> List[str]:
+    return [k for k in row if k.startswith(PER_CLASS_PREFIXES)
+            and not k.endswith('_std')]
+
+
+def extra_keys(row: dict) -> List[str]:
+    return [k for k in EXTRA_METRICS if k in row]
+
+
+def aggregate(runs: List[Run], costs: dict,
+              metric: str = 'mIoU') -> List[dict]:
     """One row per (method, scale): statistics over seeds.
 
-    ``mIoU``/``mIoU_std`` (and ``IoU.<class>``/``_std``): mean and sample
-    std (None for one seed); ``n``: seeds; ``diff``: the paired difference
-    of mIoU to LR-only at the same scale (:func:`paired_difference`;
-    None for LR-only, the teacher, or without LR-only runs); ``gap_closed``
+    ``metric`` is the primary metric (CONFIG's ``save_best``). Per row:
+    ``<metric>``/``<metric>_std`` (and the same for :data:`EXTRA_METRICS`
+    and the per-class metrics present): mean and sample std (None for one
+    seed); ``n``: seeds; ``val``/``val_std``: the val score that selected
+    each checkpoint; ``diff``: the paired difference of ``metric`` to
+    LR-only at the same scale (:func:`paired_difference`; None for LR-only,
+    the teacher, or without LR-only runs); ``gap_closed``
     (:func:`gap_closed`, needs the teacher too).
     """
     rows, groups = [], {}
@@ -1004,7 +1072,7 @@ def aggregate(runs: List[Run], costs: dict) -> List[dict]:
             groups.setdefault((run.method, run.scale), []).append(
                 run.result())
 
-    def by_seed(method, scale, key='mIoU'):
+    def by_seed(method, scale, key=metric):
         return {r['seed']: r['metrics'][key]
                 for r in groups.get((method, scale), [])
                 if key in r['metrics']}
@@ -1012,19 +1080,19 @@ def aggregate(runs: List[Run], costs: dict) -> List[dict]:
     teacher = next(iter(by_seed('teacher', 1.0).values()), None)
     for (method, scale), results in groups.items():
         cost = costs.get(f'{method}@{scale:g}', {})
-        metric_names = [k for k in results[0]['metrics']
-                        if k == 'mIoU' or k.startswith('IoU.')]
+        first = results[0]['metrics']
+        metric_names = [metric, *extra_keys(first), *per_class_keys(first)]
         row = dict(method=method, label=LABELS.get(method, method),
-                   scale=scale, n=len(results),
+                   scale=scale, n=len(results), metric=metric,
                    seeds=[r['seed'] for r in results], **cost)
         for key in metric_names:
             row[key], row[key + '_std'] = mean_sd(
-                [r['metrics'][key] for r in results])
+                [r['metrics'][key] for r in results if key in r['metrics']])
         # the val score that picked each checkpoint: what to choose on
-        vals = [r['val_mIoU'] for r in results
-                if r.get('val_mIoU') is not None]
-        row['val_mIoU'], row['val_mIoU_std'] = mean_sd(vals) if vals \
-            else (None, None)
+        # ('val_mIoU' in result.json files written before 2026-12-02)
+        vals = [r.get('val_score', r.get('val_mIoU')) for r in results]
+        vals = [v for v in vals if v is not None]
+        row['val'], row['val_std'] = mean_sd(vals) if vals else (None, None)
         # torch threads of the training runs (None: not recorded)
         row['train_threads'] = sorted(
             {r.get('train_threads') for r in results if r['train_s']},
@@ -1044,7 +1112,7 @@ def aggregate(runs: List[Run], costs: dict) -> List[dict]:
         rivals = [r for r in rows if r['scale'] == row['scale']
                   and r['method'] not in (*OURS, 'teacher', 'lr_only')]
         if rivals:
-            best = max(rivals, key=lambda r: r['mIoU'])
+            best = max(rivals, key=lambda r: r[metric])
             diff = paired_difference(by_seed(row['method'], row['scale']),
                                      by_seed(best['method'], row['scale']))
             if diff is not None:
@@ -1061,7 +1129,8 @@ CSV_FIELDS = ['method', 'scale', 'n', 'input', 'gflops', 'params_m',
               'best_baseline', 'vs_best_mean', 'vs_best_lo', 'vs_best_hi']
 
 
-def csv_row(row: dict, classes: List[str]) -> dict:
+def csv_row(row: dict, classes: List[str],
+            extras: Sequence[str] = ()) -> dict:
     """A row of results.csv (empty where a value does not exist)."""
     diff = row.get('diff') or {}
 
@@ -1071,9 +1140,11 @@ def csv_row(row: dict, classes: List[str]) -> dict:
     out = {k: value(row.get(k)) for k in CSV_FIELDS if k in row}
     if 'input' in row:
         out['input'] = 'x'.join(map(str, row['input'][-2:]))
-    out.update(val_mean=value(row.get('val_mIoU')),
-               val_std=value(row.get('val_mIoU_std')))
-    out.update(metric='mIoU', mean=row['mIoU'], std=value(row['mIoU_std']),
+    metric = row['metric']
+    out.update(val_mean=value(row.get('val')),
+               val_std=value(row.get('val_std')))
+    out.update(metric=metric, mean=row[metric],
+               std=value(row[metric + '_std']),
                diff_mean=value(diff.get('mean')),
                diff_lo=value(diff.get('lo')), diff_hi=value(diff.get('hi')),
                diff_n=value(diff.get('n')),
@@ -1084,20 +1155,25 @@ def csv_row(row: dict, classes: List[str]) -> dict:
                vs_best_mean=value(best.get('mean')),
                vs_best_lo=value(best.get('lo')),
                vs_best_hi=value(best.get('hi')))
-    out.update({c: row[c] for c in classes})
+    for key in extras:
+        out.update({key: value(row.get(key)),
+                    key + '_std': value(row.get(key + '_std'))})
+    out.update({c: value(row.get(c)) for c in classes})
     return out
 
 
 def table_lines(rows: List[dict]) -> List[str]:
     """The markdown table of results.md (also printed)."""
-    classes = [k for k in rows[0] if k.startswith('IoU.') and
-               not k.endswith('_std')]
+    metric = rows[0]['metric']
+    classes = per_class_keys(rows[0])
+    extras = extra_keys(rows[0])
     header = ['method', 'scale', 'input', 'GFLOPs', 'params (M)',
-              'CPU latency (ms)', 'val mIoU (mean ± sd)',
-              'test mIoU (mean ± sd)', 'n (seeds)',
-              'Δ mIoU vs LR-only [95 % CI]', 'gap closed',
+              'CPU latency (ms)', f'val {metric} (mean ± sd)',
+              f'test {metric} (mean ± sd)', 'n (seeds)',
+              f'Δ {metric} vs LR-only [95 % CI]', 'gap closed',
               'Δ vs best baseline [95 % CI]'] + [
-                  c[len('IoU.'):] for c in classes]
+                  f'test {k} (mean ± sd)' for k in extras] + [
+                  c.split('.', 1)[1] for c in classes]
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     nan = float('nan')
     for row in rows:
@@ -1108,26 +1184,31 @@ def table_lines(rows: List[dict]) -> List[str]:
             f'{row.get("gflops", nan):.3f}',
             f'{row.get("params_m", nan):.2f}',
             f'{row.get("latency_ms", nan):.1f}',
-            '—' if row.get('val_mIoU') is None else fmt_mean_sd(
-                row['val_mIoU'], row['val_mIoU_std']),
-            fmt_mean_sd(row['mIoU'], row['mIoU_std']), fmt_n(row['n']),
+            '—' if row.get('val') is None else fmt_mean_sd(
+                row['val'], row['val_std']),
+            fmt_mean_sd(row[metric], row[metric + '_std']), fmt_n(row['n']),
             fmt_diff(row['diff'], row['n']), fmt_gap(row['gap_closed']),
             fmt_vs_best(row.get('vs_best'), row['n'])
-        ] + [f'{row[c]:.2f}' for c in classes]
+        ] + [
+            '—' if row.get(k) is None else fmt_mean_sd(
+                row[k], row.get(k + '_std')) for k in extras
+        ] + ['—' if row.get(c) is None else f'{row[c]:.2f}'
+             for c in classes]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return lines
 
 
 TABLE_NOTES = (
-    'val mIoU: the val score that selected each checkpoint (choose '
+    'val {metric}: the val score that selected each checkpoint (choose '
     'recipes and weights on it); every other number is on the test split. '
     'n: seeds per cell; a cell of one seed is an indication, not an '
-    'estimate (no spread, no interval). mIoU: mean ± sample std (ddof=1) '
-    'over seeds; per-class columns are means. Δ: paired over seeds, '
-    'd_s = mIoU(method, seed s) − mIoU(LR-only, seed s) at the same scale, '
-    'mean d and its 95 % Student-t interval mean ± t(0.975, n−1)·sd(d)/√n '
-    '(an interval that excludes 0 is a difference these seeds resolve); '
-    'with one seed the single difference. Gap closed: mean over seeds of '
+    'estimate (no spread, no interval). {metric}: mean ± sample std '
+    '(ddof=1) over seeds; per-class columns are means. Δ: paired over '
+    'seeds, d_s = {metric}(method, seed s) − {metric}(LR-only, seed s) at '
+    'the same scale, mean d and its 95 % Student-t interval '
+    'mean ± t(0.975, n−1)·sd(d)/√n (an interval that excludes 0 is a '
+    'difference these seeds resolve); with one seed the single '
+    'difference. Gap closed: mean over seeds of '
     '(method − LR-only)/(teacher − LR-only), 0 % = LR-only, 100 % = '
     'teacher. Δ vs best baseline (our methods only): the same paired '
     'difference against the KD baseline with the highest mean at that '
@@ -1137,36 +1218,41 @@ TABLE_NOTES = (
     'teacher included, interleaved round by round in one session on this '
     'machine\'s CPU (median of the rounds; {threads} torch threads, see '
     'cost.json), so rows sharing a student show one number. Plots: '
-    'plots/miou_vs_gflops.png, plots/miou_vs_scale.png.\n')
+    '{plots}.\n')
 
 
 def write_reports(rows: List[dict], work_root: str) -> List[str]:
     """results.csv, results.md and the plots; returns the written paths."""
-    classes = [k for k in rows[0] if k.startswith('IoU.') and
-               not k.endswith('_std')]
-    fields = [*CSV_FIELDS, *classes, 'train_s']
+    metric = rows[0]['metric']
+    classes = per_class_keys(rows[0])
+    extras = extra_keys(rows[0])
+    fields = [*CSV_FIELDS, *(f for k in extras for f in (k, k + '_std')),
+              *classes, 'train_s']
     csv_path = osp.join(work_root, 'results.csv')
     with open(csv_path, 'w', newline='') as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction='ignore')
         writer.writeheader()
         for row in rows:
-            writer.writerow(csv_row(row, classes))
+            writer.writerow(csv_row(row, classes, extras))
     lines = table_lines(rows)
     threads = next((r['latency_threads'] for r in rows
                     if r.get('latency_threads')), '?')
     gradients = gradient_table_lines(rows, work_root)
+    plots = plot(rows, work_root)
     md_path = osp.join(work_root, 'results.md')
     with open(md_path, 'w') as f:
         f.write('# Results (test split, best-on-val checkpoints)\n\n')
         f.write('\n'.join(lines) + '\n\n')
-        f.write(TABLE_NOTES.format(threads=threads))
+        f.write(TABLE_NOTES.format(
+            threads=threads, metric=metric,
+            plots=', '.join(osp.relpath(p, work_root) for p in plots)))
         f.write(threads_note(rows))
         if gradients:
             f.write('\n## What each term puts on the student, at the weight '
                     'used\n\n' + '\n'.join(gradients) + '\n\n' +
                     GRADIENT_NOTES)
     print('\n'.join(lines))
-    return [md_path, csv_path, *plot(rows, work_root)]
+    return [md_path, csv_path, *plots]
 
 
 def threads_note(rows: List[dict]) -> str:
@@ -1234,10 +1320,13 @@ def _dodge(i: int, n: int, step: float) -> float:
 
 
 def plot(rows: List[dict], work_root: str) -> List[str]:
-    """mIoU vs GFLOPs (teacher as reference) and mIoU vs scale."""
+    """The primary metric vs GFLOPs (teacher as reference) and vs scale
+    (``plots/<metric>_vs_gflops.png``, ``..._vs_scale.png``)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    metric = rows[0]['metric']
+    stem = re.sub(r'[^a-z0-9]+', '_', metric.lower())
     out_dir = osp.join(work_root, 'plots')
     os.makedirs(out_dir, exist_ok=True)
     teacher = [r for r in rows if r['method'] == 'teacher']
@@ -1252,12 +1341,12 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
         pts = [r for r in students if r['method'] == m and 'gflops' in r]
         dodge = _dodge(i, len(methods), 0.04)
         ax.errorbar([r['gflops'] * dodge for r in pts],
-                    [r['mIoU'] for r in pts],
-                    yerr=[r['mIoU_std'] or 0.0 for r in pts],
+                    [r[metric] for r in pts],
+                    yerr=[r[metric + '_std'] or 0.0 for r in pts],
                     fmt=markers[i % 10], capsize=3, label=LABELS.get(m, m))
     for r in teacher:
         if 'gflops' in r:
-            ax.plot(r['gflops'], r['mIoU'], 'k*', markersize=12,
+            ax.plot(r['gflops'], r[metric], 'k*', markersize=12,
                     label='teacher (HR)')
     ticks = {}
     for r in rows:
@@ -1271,11 +1360,11 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
     if ticks:
         ax.set_xlim(min(ticks) / 1.6, max(ticks) * 1.6)
     ax.set_xlabel('GFLOPs per image (log)')
-    ax.set_ylabel('test mIoU (%)')
-    ax.set_title('mIoU vs compute')
+    ax.set_ylabel(f'test {metric} (%)')
+    ax.set_title(f'{metric} vs compute')
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    vs_flops = osp.join(out_dir, 'miou_vs_gflops.png')
+    vs_flops = osp.join(out_dir, f'{stem}_vs_gflops.png')
     fig.tight_layout()
     fig.savefig(vs_flops, dpi=120)
     plt.close(fig)
@@ -1287,12 +1376,12 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
                      key=lambda r: r['scale'])
         dodge = _dodge(i, len(methods), 0.03)  # equal scores stay visible
         ax.errorbar([r['scale'] * dodge for r in pts],
-                    [r['mIoU'] for r in pts],
-                    yerr=[r['mIoU_std'] or 0.0 for r in pts],
+                    [r[metric] for r in pts],
+                    yerr=[r[metric + '_std'] or 0.0 for r in pts],
                     fmt='-' + markers[i % 10], capsize=3,
                     label=LABELS.get(m, m))
     for r in teacher:
-        ax.axhline(r['mIoU'], color='k', linestyle='--',
+        ax.axhline(r[metric], color='k', linestyle='--',
                    label='teacher (HR)')
     ax.set_xscale('log')  # x0.5 -> x0.25 and x0.25 -> x0.125 look alike
     ax.set_xticks(scales)
@@ -1301,11 +1390,11 @@ def plot(rows: List[dict], work_root: str) -> List[str]:
     if scales:
         ax.set_xlim(min(scales) / 1.6, max(scales) * 1.6)
     ax.set_xlabel('LR scale factor (log)')
-    ax.set_ylabel('test mIoU (%)')
-    ax.set_title('mIoU vs input resolution')
+    ax.set_ylabel(f'test {metric} (%)')
+    ax.set_title(f'{metric} vs input resolution')
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    vs_scale = osp.join(out_dir, 'miou_vs_scale.png')
+    vs_scale = osp.join(out_dir, f'{stem}_vs_scale.png')
     fig.tight_layout()
     fig.savefig(vs_scale, dpi=120)
     plt.close(fig)
@@ -1416,7 +1505,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         run_parallel(students, progress, teacher_ckpt, args.work_dir,
                      args.jobs)
     costs = cost_table(runs, args.work_dir, args.latency_repeats)
-    paths = write_reports(aggregate(runs, costs), args.work_dir)
+    metric = primary_metric(Config.fromfile(args.config), args.config)
+    paths = write_reports(aggregate(runs, costs, metric), args.work_dir)
     print('\nwritten: ' + ', '.join(paths))
 
 

@@ -90,3 +90,13 @@ model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel',
     broadcast_buffers=False,
     find_unused_parameters=False)
+# the KD baselines and recipes the runner compares with
+# (tools/run_experiment.py --methods): each recipe's distillation fields
+# replace this config's
+method_recipes = {
+    m: '{{fileDirname}}/../baselines/' + m +
+    '_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py'
+    for m in ('kd', 'fitnet', 'at', 'relkd', 'cwd', 'dkd')
+}
+method_recipes['rkd_dense'] = \
+    '{{fileDirname}}/rkd-dense_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py'

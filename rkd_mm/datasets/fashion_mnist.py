@@ -38,8 +38,14 @@ class OfflineFashionMNIST(FashionMNIST):
 
     Args:
         data_root: Folder holding the four files.
-        split: ``'train'`` or ``'test'``; ``None`` follows ``test_mode``.
+        split: ``'train'``, ``'val'`` or ``'test'``; ``None`` follows
+            ``test_mode``.
         test_mode: mmpretrain's test flag.
+        val_size: Training images held out for validation (Fashion-MNIST
+            has no val split): ``'val'`` is the *last* ``val_size`` images
+            of the training file, ``'train'`` the ones before (the file is
+            in random class order, so both stay balanced). 0 (default):
+            ``'train'`` is the whole file and there is no ``'val'``.
         **kwargs: Passed to :class:`mmpretrain.datasets.FashionMNIST`
             (``pipeline``, ``metainfo``, ...); ``download`` must stay False.
     """
@@ -48,6 +54,7 @@ class OfflineFashionMNIST(FashionMNIST):
                  data_root: str = DEBIAN_FASHION_MNIST_ROOT,
                  split: Optional[str] = None,
                  test_mode: bool = False,
+                 val_size: int = 0,
                  **kwargs) -> None:
         if kwargs.pop('download', False):
             raise ValueError(
@@ -56,9 +63,21 @@ class OfflineFashionMNIST(FashionMNIST):
                 'data_root at a copy of the four IDX files).')
         if split is None:
             split = 'test' if test_mode else 'train'
+        if split not in ('train', 'val', 'test'):
+            raise ValueError(f"OfflineFashionMNIST split={split!r}: use "
+                             "'train', 'val' or 'test'.")
+        if not isinstance(val_size, int) or val_size < 0:
+            raise ValueError(f'OfflineFashionMNIST val_size={val_size!r}: '
+                             'give a number of images >= 0.')
+        if split == 'val' and val_size == 0:
+            raise ValueError(
+                "OfflineFashionMNIST split='val' is the last val_size "
+                'training images: set val_size (e.g. 10000) in the val '
+                'and the train loader alike.')
+        self.subset, self.val_size = split, val_size
         super().__init__(
             data_root=data_root,
-            split=split,
+            split='test' if split == 'test' else 'train',
             test_mode=test_mode,
             download=False,
             **kwargs)
@@ -100,7 +119,15 @@ class OfflineFashionMNIST(FashionMNIST):
                 f'{tuple(labels.shape)}).')
         # copy: the arrays come from a read-only buffer
         imgs = imgs.numpy().copy()
-        return [
+        records = [
             dict(img=img, gt_label=np.array(label, dtype=np.int64))
             for img, label in zip(imgs, labels.numpy())
         ]
+        if self.subset == 'test' or not self.val_size:
+            return records
+        if self.val_size >= len(records):
+            raise ValueError(
+                f'OfflineFashionMNIST val_size={self.val_size} leaves no '
+                f'training image of the {len(records)} in {paths[0]}.')
+        cut = len(records) - self.val_size
+        return records[cut:] if self.subset == 'val' else records[:cut]

@@ -117,3 +117,21 @@ def test_debian_files_through_mmpretrains_registry(split, size):
     sample = ds[0]
     assert tuple(sample['inputs'].shape) == (1, 28, 28)
     assert int(sample['data_samples'].gt_label) == int(info['gt_label'])
+
+
+def test_val_is_the_tail_of_the_training_file(tiny_root):
+    root, train, _ = tiny_root
+    tr = OfflineFashionMNIST(data_root=root, split='train', val_size=1)
+    val = OfflineFashionMNIST(data_root=root, split='val', val_size=1)
+    assert tr.get_gt_labels().tolist() == [7, 0]
+    assert val.get_gt_labels().tolist() == [9]
+    assert np.array_equal(val.get_data_info(0)['img'], train[2])
+    # the test split ignores it
+    assert len(OfflineFashionMNIST(data_root=root, split='test',
+                                   val_size=1)) == 2
+    with pytest.raises(ValueError, match='set val_size'):
+        OfflineFashionMNIST(data_root=root, split='val')
+    with pytest.raises(ValueError, match='leaves no training image'):
+        OfflineFashionMNIST(data_root=root, split='train', val_size=3)
+    with pytest.raises(ValueError, match="'train', 'val' or 'test'"):
+        OfflineFashionMNIST(data_root=root, split='valid')

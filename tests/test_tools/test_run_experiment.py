@@ -100,6 +100,9 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
     cmd = ['tools/run_experiment.py', str(config), '--scales', '0.5',
            '--methods', 'lr_only', 'kd', '--seeds', '0', '--jobs', '2',
            '--work-dir', work, '--latency-repeats', '3', '--cfg-options',
+           # 4 iterations x 8 draw as many samples as there are variants
+           # (8 images x 4 flips): filling first pays
+           'train_dataloader.batch_size=8',
            *data_root_options(tiny_data_root)]
     first = run_tool(cmd)
     assert '2 student run(s), 2 at a time' in first.stdout
@@ -420,6 +423,7 @@ def _plan(tmp_path, methods, seeds):
 def test_jobs_run_students_side_by_side_after_every_calibration(
         tmp_path, monkeypatch):
     """--jobs 2: calibrations first, one per (method, scale), then the
+    teacher caches are filled (jobs processes, the runs' threads), then the
     runs two at a time, each told its threads (OMP_NUM_THREADS if set)."""
     import threading
     import time
@@ -439,17 +443,22 @@ def test_jobs_run_students_side_by_side_after_every_calibration(
             live[0] -= 1
         return progress.finish(run, 0.2)
 
+    def fill(todo, teacher_ckpt, jobs, threads):
+        events.append(('fill', len(todo), jobs, threads))
+
     monkeypatch.setattr(runner, 'calibrate', calibrate)
     monkeypatch.setattr(runner, 'execute', execute)
+    monkeypatch.setattr(runner, 'fill_teacher_caches', fill)
     monkeypatch.setenv('OMP_NUM_THREADS', '1')
     students = _plan(tmp_path, ['lr_only', 'kd', 'rkd'], [0, 1])
     progress = runner.Progress(students, jobs=2)
     runner.run_parallel(students, progress, 'teacher.pth', str(tmp_path), 2)
     assert [e[:2] for e in events[:2]] == [('calibrate', 'kd'),
                                            ('calibrate', 'rkd')]
-    assert all(e[0] == 'start' for e in events[2:]) and len(events) == 8
+    assert events[2] == ('fill', 6, 2, 1)
+    assert all(e[0] == 'start' for e in events[3:]) and len(events) == 9
     assert most[0] == 2 and progress.done == 6
-    starts = {e[1]: e for e in events[2:]}
+    starts = {e[1]: e for e in events[3:]}
     assert starts['lr_only_x0.25_s0'][2] is None  # LR-only: no teacher
     assert starts['kd_x0.25_s1'][2] == 'teacher.pth'
     assert {e[-1] for e in events} == {1}
@@ -542,3 +551,17 @@ def test_cache_signature_is_shared_by_seeds_not_by_other_taps():
     other_scale.model.scale_factor = 0.25  # other @lr views
     assert runner.cache_signature(other_scale) != runner.cache_signature(cfg)
     assert runner.cache_signature(Config.fromfile(TINY_LR)) is None
+
+
+def test_a_method_without_a_recipe_in_config_is_refused_before_training():
+    config = osp.join(REPO, 'configs', 'rkd', 'cls_fmnist_r18_to_r18_lr.py')
+    args = runner.parse_args([config, '--methods', 'lr_only', 'cwd'])
+    with pytest.raises(ValueError, match="no recipe for method 'cwd'.*"
+                       r"\['dkd', 'fitnet', 'kd', 'relkd'\]"):
+        runner.build_plan(args)
+    # the segmentation configs declare every baseline
+    seg = Config.fromfile(osp.join(REPO, 'configs', 'rkd',
+                                   'defect_seg_r50_to_r18_lr.py'))
+    assert set(seg.method_recipes) == set(runner.RECIPE_METHODS)
+    for method in runner.RECIPE_METHODS:
+        assert osp.isfile(runner.recipe_of(seg, method))

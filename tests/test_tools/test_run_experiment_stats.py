@@ -114,7 +114,7 @@ def fake_runs(root, fake=None, val=None):
                            metrics={'mIoU': miou, 'IoU.crack': crack,
                                     'aAcc': 90.0},
                            train_s=10.0,
-                           val_mIoU=(val or {}).get((method, scale, seed))),
+                           val_score=(val or {}).get((method, scale, seed))),
                       f)
         runs.append(run)
     return runs
@@ -205,8 +205,8 @@ def test_ours_is_paired_with_the_strongest_baseline(tmp_path):
     val = {('rkd', 0.5, s): v for s, v in zip((0, 1, 2), (48., 49., 53.))}
     rows = runner.aggregate(fake_runs(tmp_path, fake, val), {})
     rkd = next(r for r in rows if r['method'] == 'rkd')
-    assert (rkd['val_mIoU'], rkd['val_mIoU_std']) == (50.0, 2.6457513110645907)
-    assert next(r for r in rows if r['method'] == 'kd')['val_mIoU'] is None
+    assert (rkd['val'], rkd['val_std']) == (50.0, 2.6457513110645907)
+    assert next(r for r in rows if r['method'] == 'kd')['val'] is None
     best = rkd['vs_best']
     assert best['method'] == 'cwd' and best['n'] == 3
     assert best['mean'] == pytest.approx(2 / 3)
@@ -214,3 +214,44 @@ def test_ours_is_paired_with_the_strongest_baseline(tmp_path):
     assert best["hi"] - best["mean"] == pytest.approx(2.585573, abs=1e-5)
     assert runner.fmt_vs_best(best, 3) == '+0.67 [-1.92, +3.25] vs CWD'
     assert all(r['vs_best'] is None for r in rows if r['method'] != 'rkd')
+
+
+def test_classification_rows_lead_with_accuracy_and_show_macro_f1(
+        tmp_path):
+    """The table follows the primary metric it is given (CONFIG's
+    save_best); macro-F1 gets a mean ± sd column, per-class F1 columns;
+    result.json files of before 2026-12-02 (val_mIoU) still read."""
+    runs = []
+    for seed, (acc, f1, val) in enumerate([(90.0, 89.0, 91.0),
+                                           (92.0, 90.0, 93.0)]):
+        run = runner.Run(f'lr_only_x0.5_s{seed}', 'lr_only', 0.5, seed,
+                         None, str(tmp_path))
+        os.makedirs(run.dir)
+        with open(run.result_file, 'w') as f:
+            json.dump(dict(metrics={'accuracy': acc, 'macro_f1': f1,
+                                    'f1.Bag': f1 - 1, 'precision.Bag': 1.0},
+                           seed=seed, train_s=1.0, val_mIoU=val), f)
+        runs.append(run)
+    rows = runner.aggregate(runs, {}, metric='accuracy')
+    (row, ) = rows
+    assert (row['metric'], row['accuracy'], row['macro_f1']) == (
+        'accuracy', 91.0, 89.5)
+    assert row['accuracy_std'] == pytest.approx(2 ** 0.5)
+    assert row['val'] == 92.0
+    header = runner.table_lines(rows)[0]
+    assert '| val accuracy (mean ± sd) | test accuracy (mean ± sd) |' in header
+    assert 'Δ accuracy vs LR-only' in header
+    assert header.endswith('| test macro_f1 (mean ± sd) | Bag |')
+    csv_line = runner.csv_row(row, ['f1.Bag'], ['macro_f1'])
+    assert (csv_line['metric'], csv_line['mean'], csv_line['macro_f1'],
+            csv_line['f1.Bag']) == ('accuracy', 91.0, 89.5, 88.5)
+
+
+def test_primary_metric_is_the_checkpoint_choice():
+    from mmengine.config import Config
+    cfg = Config(dict(default_hooks=dict(checkpoint=dict(
+        type='CheckpointHook', save_best='accuracy'))))
+    assert runner.primary_metric(cfg) == 'accuracy'
+    cfg.default_hooks.checkpoint.save_best = 'auto'
+    with pytest.raises(ValueError, match="save_best='accuracy'"):
+        runner.primary_metric(cfg)

@@ -1,4 +1,5 @@
 """ResolutionAwareDistiller: HR teacher -> LR student, adversarial + CRKD."""
+import copy
 import glob
 import logging
 import os.path as osp
@@ -115,7 +116,8 @@ class ResolutionAwareDistiller(BaseModel):
         distill_warmup_iters: Distillation and adversarial weights rise
             linearly from 0 over this many iterations (0: off).
         data_preprocessor: The HR data preprocessor; defaults to the
-            teacher's.
+            teacher's. Without a ``type`` (mmpretrain's top-level
+            ``data_preprocessor`` convention) it is of the teacher's type.
         teacher_cache: Keyword arguments of :class:`TeacherOutputCache`
             (e.g. ``dict(cache_dir='work_dirs/teacher_cache')``) to reuse
             the teacher's taps for recurring inputs instead of running it;
@@ -155,12 +157,23 @@ class ResolutionAwareDistiller(BaseModel):
                  init_cfg: Optional[dict] = None) -> None:
         student, student_path = resolve_model_cfg(student, 'student')
         teacher, teacher_path = resolve_model_cfg(teacher, 'teacher')
-        if data_preprocessor is None:  # the HR batch is the teacher's
-            data_preprocessor = teacher.get('data_preprocessor')
+        typed = data_preprocessor is not None and \
+            'type' in data_preprocessor
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=data_preprocessor if typed else None,
+            init_cfg=init_cfg)
         self.student = MODELS.build(student)
         self.teacher = MODELS.build(teacher)
+        if data_preprocessor is None:
+            # the HR batch is the teacher's: its own preprocessor
+            self.data_preprocessor = copy.deepcopy(
+                self.teacher.data_preprocessor)
+        elif not typed:
+            # mmpretrain's convention (a top-level data_preprocessor
+            # without a type, which the Runner hands to the model): the
+            # type the model class picks, here the teacher's
+            self.data_preprocessor = type(self.teacher.data_preprocessor)(
+                **data_preprocessor)
         self.task = build_task_adapter(task_adapter, self.student)
         if not self.task.accepts(self.teacher):
             raise TypeError(
