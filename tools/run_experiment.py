@@ -62,11 +62,11 @@ schedule being 2,000); the teacher keeps its own schedule.
 with ``OMP_NUM_THREADS`` torch threads if it is set, else the runner's
 threads divided by N: ``--jobs 2`` on 2 cores gives two 1-thread runs,
 which use the cores better than one 2-thread run). Calibrations run first,
-one at a time; then each distiller's teacher-output cache is filled by N
-processes at the runs' thread count (``tools/fill_teacher_cache.py``; once
-per teacher, taps and data, so seeds share it), so that a distillation run
-costs about what an LR-only run costs instead of computing the teacher on
-its one core. A failing run stops new ones from starting, lets the
+one at a time; then the first distiller run of each teacher cache (seeds
+and methods with the same taps share one) starts together with a job that
+fills that cache ahead of it on another core (``tools/fill_teacher_cache.py``
+at the runs' thread count), so that the run reads the teacher instead of
+computing it on its one core; the other runs follow in plan order. A failing run stops new ones from starting, lets the
 running ones end, and is reported; Ctrl-C or ``kill`` stops them all.
 
 ``--cfg-options`` go to every run (teacher included) for keys all configs
@@ -717,18 +717,48 @@ def cache_signature(cfg: Config) -> Optional[str]:
     return json.dumps(_flatten(parts), sort_keys=True, default=repr)
 
 
-def fill_teacher_caches(todo: List[Run], teacher_ckpt: str, jobs: int,
-                        threads: int) -> None:
-    """Fill the teacher cache of every distiller run to come, ``jobs``
-    processes of ``threads`` threads (the runs' own), before the runs.
+class FillJob:
+    """Filling one teacher cache (tools/fill_teacher_cache.py, one process
+    of the runs' threads), scheduled as a job beside the run it serves."""
 
-    Side by side, a cold-cache distiller run computes the teacher on its
-    own threads while the other runs' cores go idle as they finish; filled
-    first, on every core, it costs about what an LR-only run costs. The
-    entries are the ones training would store (tools/fill_teacher_cache.py),
-    so no result changes.
+    def __init__(self, run: Run) -> None:
+        self.run = run  # the first run of its signature: config and folder
+        self.name = f'teacher cache for {run.name}'
+        self.log = osp.join(run.dir, 'fill_teacher_cache.log')
+
+    def __call__(self, threads: int) -> None:
+        print(f'{self.run.name}: filling the teacher cache beside it (1 '
+              f'process x {threads} thread(s)), log {self.log}', flush=True)
+        start = time.time()
+        try:
+            run_tool(['tools/fill_teacher_cache.py', self.run.config_file,
+                      '--workers', '1', '--threads', str(threads)],
+                     self.log, threads=threads)
+        except RuntimeError as err:  # a speed-up only: the runs go on
+            if _STOP.is_set():
+                raise
+            print(f'WARNING: {err} The runs compute the teacher '
+                  'themselves.', flush=True)
+            return
+        print(f'{self.run.name}: teacher cache filled '
+              f'({_hms(time.time() - start)})', flush=True)
+
+
+def plan_fills(todo: List[Run], teacher_ckpt: str) -> List[FillJob]:
+    """One :class:`FillJob` per teacher cache the distiller runs to come
+    share (:func:`cache_signature`: seeds and methods with the same taps
+    share one), for the first run of each.
+
+    Side by side, a distiller run with a cold cache computes the teacher
+    for every new variant on its own threads, its critical path, while
+    the other cores sit idle as the other runs end. A fill job on a free
+    core enumerates every variant ahead of it instead (the entries are the
+    ones training would store, so no result changes), and the run reads
+    more and more of them. Not planned where the training set has more
+    variants than a run draws samples (a large data set, a short
+    schedule): most entries would never be read.
     """
-    done = set()
+    fills, done = [], set()
     for run in todo:
         if run.method == 'lr_only' or not run.train or \
                 cache_signature(run.cfg) is None:  # nothing on disk to fill
@@ -737,31 +767,27 @@ def fill_teacher_caches(todo: List[Run], teacher_ckpt: str, jobs: int,
         signature = cache_signature(Config.fromfile(run.config_file))
         if signature is None or signature in done:
             continue
-        random = random_transforms(
-            run.cfg.train_dataloader.get('dataset'))
-        if random:  # the cache is switched off for this run anyway
-            continue
+        if random_transforms(run.cfg.train_dataloader.get('dataset')):
+            continue  # the cache is switched off for this run anyway
         done.add(signature)
-        # a run meets iters x batch samples; with more variants than that
-        # (a large data set, a short schedule) most filled entries would
-        # never be read: then the run computes what it meets itself
         variants = count_variants(run.cfg)['variants']
         draws = run.cfg.train_cfg.max_iters * \
             run.cfg.train_dataloader.batch_size
         if variants > draws:
-            print(f'{run.name}: teacher cache not filled first ({variants} '
-                  f'training variants, more than the {draws} samples a run '
-                  'draws)', flush=True)
+            print(f'{run.name}: no teacher-cache fill ({variants} training '
+                  f'variants, more than the {draws} samples a run draws)',
+                  flush=True)
             continue
-        log = osp.join(run.dir, 'fill_teacher_cache.log')
-        print(f'{run.name}: filling the teacher cache first ({jobs} '
-              f'processes x {threads} thread(s)), log {log}', flush=True)
-        start = time.time()
-        run_tool(['tools/fill_teacher_cache.py', run.config_file,
-                  '--workers', str(jobs), '--threads', str(threads)], log,
-                 threads=threads)
-        took = _hms(time.time() - start)
-        print(f'{run.name}: teacher cache filled ({took})', flush=True)
+        fills.append(FillJob(run))
+    return fills
+
+
+def job_order(todo: List[Run], fills: List[FillJob]) -> list:
+    """The runs in plan order, except that each run served by a fill job
+    goes first, its fill right after it (so the two start together)."""
+    served = {fill.run.name for fill in fills}
+    head = [x for fill in fills for x in (fill.run, fill)]
+    return head + [run for run in todo if run.name not in served]
 
 
 def execute(run: Run, progress: Progress,
@@ -1414,7 +1440,9 @@ def run_parallel(students: List[Run], progress: Progress, teacher_ckpt: str,
     """Train and test the unfinished ``students``, ``jobs`` at a time.
 
     Every calibration runs first, one at a time (a run's weights must be
-    set before its config is frozen); then the runs start in plan order.
+    set before its config is frozen); then the runs start in plan order,
+    except that each distiller run whose teacher cache gets filled
+    (:func:`plan_fills`) starts first, with its fill job beside it.
     A failure lets the running runs end, starts no new one, and is raised;
     an interrupt (Ctrl-C, SIGTERM in the main thread) stops them all.
     """
@@ -1428,13 +1456,14 @@ def run_parallel(students: List[Run], progress: Progress, teacher_ckpt: str,
         if run.cfg.get('calibration') is not None and cell not in calibrated:
             calibrate(run, students, teacher_ckpt, work_root, threads)
             calibrated.add(cell)
-    fill_teacher_caches(todo, teacher_ckpt, jobs, threads)
     failed = threading.Event()
 
-    def job(run: Run) -> Optional[dict]:
+    def job(run) -> Optional[dict]:
         if failed.is_set():
             return None  # another run failed: start nothing new
         try:
+            if isinstance(run, FillJob):
+                return run(threads)
             return execute(run, progress,
                            teacher_ckpt if run.method != 'lr_only' else None,
                            threads)
@@ -1443,7 +1472,8 @@ def run_parallel(students: List[Run], progress: Progress, teacher_ckpt: str,
             raise
 
     pool = ThreadPoolExecutor(max_workers=jobs)
-    futures = [pool.submit(job, run) for run in todo]
+    futures = [pool.submit(job, run)
+               for run in job_order(todo, plan_fills(todo, teacher_ckpt))]
     try:
         wait_futures(futures, return_when=FIRST_EXCEPTION)
         if failed.is_set():

@@ -106,12 +106,16 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
            *data_root_options(tiny_data_root)]
     first = run_tool(cmd)
     assert '2 student run(s), 2 at a time' in first.stdout
-    assert 'kd_x0.5_s0: filling the teacher cache first (2 processes x 1 ' \
-        'thread(s))' in first.stdout
-    # so KD's training read the teacher for every sample of every step
+    assert 'kd_x0.5_s0: filling the teacher cache beside it (1 process x ' \
+        '1 thread(s))' in first.stdout
+    assert 'kd_x0.5_s0: teacher cache filled' in first.stdout
+    # the fill and KD's training wrote the same entries (one per variant:
+    # KD takes the HR logits only), KD's log shows what it read
+    entries = [f for _, _, fs in os.walk(tmp_path / 'cache') for f in fs
+               if f.endswith('.pt')]
+    assert len(entries) == 8 * 4
     kd_log = open(osp.join(work, 'runs', 'kd_x0.5_s0', 'run.log')).read()
-    rates = re.findall(r'teacher_cache.hit_rate: ([0-9.]+)', kd_log)
-    assert rates and set(rates) == {'1.0000'}
+    assert re.findall(r'teacher_cache.hit_rate: ([0-9.]+)', kd_log)
     # the tiny config has no teacher checkpoint: the runner trains one
     assert osp.isfile(osp.join(work, 'runs', 'teacher', 'result.json'))
     with open(osp.join(work, 'results.csv')) as f:
@@ -423,8 +427,8 @@ def _plan(tmp_path, methods, seeds):
 def test_jobs_run_students_side_by_side_after_every_calibration(
         tmp_path, monkeypatch):
     """--jobs 2: calibrations first, one per (method, scale), then the
-    teacher caches are filled (jobs processes, the runs' threads), then the
-    runs two at a time, each told its threads (OMP_NUM_THREADS if set)."""
+    fills are planned, then the runs two at a time, each told its threads
+    (OMP_NUM_THREADS if set)."""
     import threading
     import time
     events, lock = [], threading.Lock()
@@ -443,25 +447,26 @@ def test_jobs_run_students_side_by_side_after_every_calibration(
             live[0] -= 1
         return progress.finish(run, 0.2)
 
-    def fill(todo, teacher_ckpt, jobs, threads):
-        events.append(('fill', len(todo), jobs, threads))
+    def plan_fills(todo, teacher_ckpt):
+        events.append(('fill', len(todo)))
+        return []
 
     monkeypatch.setattr(runner, 'calibrate', calibrate)
     monkeypatch.setattr(runner, 'execute', execute)
-    monkeypatch.setattr(runner, 'fill_teacher_caches', fill)
+    monkeypatch.setattr(runner, 'plan_fills', plan_fills)
     monkeypatch.setenv('OMP_NUM_THREADS', '1')
     students = _plan(tmp_path, ['lr_only', 'kd', 'rkd'], [0, 1])
     progress = runner.Progress(students, jobs=2)
     runner.run_parallel(students, progress, 'teacher.pth', str(tmp_path), 2)
     assert [e[:2] for e in events[:2]] == [('calibrate', 'kd'),
                                            ('calibrate', 'rkd')]
-    assert events[2] == ('fill', 6, 2, 1)
+    assert events[2] == ('fill', 6)
     assert all(e[0] == 'start' for e in events[3:]) and len(events) == 9
     assert most[0] == 2 and progress.done == 6
     starts = {e[1]: e for e in events[3:]}
     assert starts['lr_only_x0.25_s0'][2] is None  # LR-only: no teacher
     assert starts['kd_x0.25_s1'][2] == 'teacher.pth'
-    assert {e[-1] for e in events} == {1}
+    assert {e[-1] for e in events if e[0] != 'fill'} == {1}
     monkeypatch.delenv('OMP_NUM_THREADS')
     monkeypatch.setattr(runner.torch, 'get_num_threads', lambda: 4)
     assert runner.threads_per_job(2) == 2 and runner.threads_per_job(8) == 1
@@ -565,3 +570,15 @@ def test_a_method_without_a_recipe_in_config_is_refused_before_training():
     assert set(seg.method_recipes) == set(runner.RECIPE_METHODS)
     for method in runner.RECIPE_METHODS:
         assert osp.isfile(runner.recipe_of(seg, method))
+
+
+def test_a_filled_run_starts_first_with_its_fill_beside_it(tmp_path):
+    runs = _plan(tmp_path, ['lr_only', 'kd', 'rkd'], [0, 1])
+    fills = [runner.FillJob(runs[2]), runner.FillJob(runs[1])]
+    order = runner.job_order(runs, fills)
+    assert [getattr(x, 'name') for x in order] == [
+        'rkd_x0.25_s0', 'teacher cache for rkd_x0.25_s0',
+        'kd_x0.25_s0', 'teacher cache for kd_x0.25_s0',
+        'lr_only_x0.25_s0', 'lr_only_x0.25_s1', 'kd_x0.25_s1',
+        'rkd_x0.25_s1']
+    assert runner.job_order(runs, []) == runs

@@ -19,8 +19,12 @@ def flatten_pair(feat_S: torch.Tensor, feat_T: torch.Tensor):
     if feat_S.dim() == 4 and feat_T.dim() == 4:
         h = min(feat_S.shape[2], feat_T.shape[2])
         w = min(feat_S.shape[3], feat_T.shape[3])
-        feat_S = F.adaptive_avg_pool2d(feat_S, (h, w))
-        feat_T = F.adaptive_avg_pool2d(feat_T, (h, w))
+        # (pooling to its own size is the identity; skipped: its CPU
+        # kernel still costs time)
+        if tuple(feat_S.shape[-2:]) != (h, w):
+            feat_S = F.adaptive_avg_pool2d(feat_S, (h, w))
+        if tuple(feat_T.shape[-2:]) != (h, w):
+            feat_T = F.adaptive_avg_pool2d(feat_T, (h, w))
     elif feat_S.dim() != feat_T.dim():
         raise ValueError(f'Student features {tuple(feat_S.shape)} and '
                          f'teacher features {tuple(feat_T.shape)} must both '
