@@ -64,10 +64,12 @@ threads divided by N: ``--jobs 2`` on 2 cores gives two 1-thread runs,
 which use the cores better than one 2-thread run). Calibrations run first,
 one at a time; then the first distiller run of each teacher cache (seeds
 and methods with the same taps share one) starts together with a job that
-fills that cache ahead of it on another core (``tools/fill_teacher_cache.py``
-at the runs' thread count), so that the run reads the teacher instead of
-computing it on its one core; the other runs follow in plan order. A failing run stops new ones from starting, lets the
-running ones end, and is reported; Ctrl-C or ``kill`` stops them all.
+fills that cache ahead of it on another core
+(``tools/fill_teacher_cache.py`` at the runs' thread count), so that the
+run reads the teacher more and more instead of computing it on its one
+core; the other runs follow in plan order. A failing run stops new ones
+from starting, lets the running ones end, and is reported; Ctrl-C or
+``kill`` stops them all.
 
 ``--cfg-options`` go to every run (teacher included) for keys all configs
 share (data root, batch size); ``model.*`` keys go to the distiller runs only
