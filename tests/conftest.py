@@ -19,6 +19,7 @@ CONFIGS = osp.join(REPO, 'tests', 'data', 'configs')
 TINY_LR = osp.join(CONFIGS, 'tiny_fpn_r18_lr.py')
 TINY_HR = osp.join(CONFIGS, 'tiny_fpn_r50_hr.py')
 TINY_RKD = osp.join(CONFIGS, 'tiny_rkd.py')
+TINY_CLS_RKD = osp.join(CONFIGS, 'tiny_cls_rkd.py')
 # Must match generator_cfg of the tiny configs, so that the fixture's data
 # and what the configs would generate agree.
 TINY_SETTINGS = DefectDataSettings(
@@ -66,6 +67,44 @@ def tiny_data_root(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp('data') / 'defects')
     generate_dataset(root, TINY_SETTINGS)
     return root
+
+
+FMNIST_FILES = {
+    ('train', 'img'): 'train-images-idx3-ubyte.gz',
+    ('train', 'label'): 'train-labels-idx1-ubyte.gz',
+    ('test', 'img'): 't10k-images-idx3-ubyte.gz',
+    ('test', 'label'): 't10k-labels-idx1-ubyte.gz',
+}
+
+
+def write_idx(path: str, array) -> None:
+    """A uint8 array in the gzipped IDX format of (Fashion-)MNIST: magic
+    0x08 0x<ndim>, the sizes as big-endian int32, then the bytes."""
+    import gzip
+    import struct
+
+    import numpy as np
+    array = np.asarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 8, array.ndim]) + struct.pack(
+        f'>{array.ndim}I', *array.shape)
+    with gzip.open(path, 'wb') as f:
+        f.write(header + array.tobytes())
+
+
+@pytest.fixture(scope='session')
+def tiny_fmnist_root(tmp_path_factory) -> str:
+    """Random 28x28 grey images in Fashion-MNIST's files: 40 train (the
+    tiny configs hold the last 8 out for val), 12 test; labels cycle over
+    the 10 classes (read-only)."""
+    import numpy as np
+    root = tmp_path_factory.mktemp('fmnist')
+    rng = np.random.default_rng(0)
+    for split, n in (('train', 40), ('test', 12)):
+        write_idx(str(root / FMNIST_FILES[split, 'img']),
+                  rng.integers(0, 256, (n, 28, 28)))
+        write_idx(str(root / FMNIST_FILES[split, 'label']),
+                  np.arange(n) % 10)
+    return str(root)
 
 
 def set_data_root(cfg: Config, data_root: str) -> Config:

@@ -1039,8 +1039,14 @@ def cost_table(runs: List[Run], work_root: str, repeats: int) -> dict:
                    or not set(models) <= set(measured)):
         print(f'measuring CPU latency of {len(models)} distinct model(s), '
               'interleaved', flush=True)
+        # one task per plan (a distiller refuses a teacher of another
+        # task), so one registry scope builds every model
+        scope = next((r.cfg.get('default_scope') for r in runs
+                      if r.cfg is not None and r.cfg.get('default_scope')),
+                     'mmseg')
         measured = benchmark_models(models, batch_size=LATENCY_BATCH,
-                                    warmup=LATENCY_WARMUP, repeats=repeats)
+                                    warmup=LATENCY_WARMUP, repeats=repeats,
+                                    default_scope=scope)
         session = dict(settings, date=time.strftime('%Y-%m-%d %H:%M'),
                        machine=machine_info())
     used_by: Dict[str, List[str]] = {}

@@ -1,6 +1,6 @@
 # Entry point: the LR-only student (ResNet-18) on Fashion-MNIST at x0.25
 # (28 -> 7 px). Only the scale changes (both pipelines carry it).
-_base_ = ['./resnet18_1xb64-1k_fmnist-lr14px.py']
+_base_ = ['./resnet18-w32_1xb64-1k_fmnist-lr14px.py']
 lr_scale = 0.25
 train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

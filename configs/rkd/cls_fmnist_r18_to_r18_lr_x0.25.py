@@ -1,6 +1,6 @@
 # Entry point: RKD on Fashion-MNIST at x0.25 (28 -> 7 px): the scale and the
 # student's LR-only config change.
-_base_ = ['./rkd_resnet18-resnet18_1xb64-1k_fmnist-lr14px.py']
+_base_ = ['./rkd_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py']
 model = dict(
     scale_factor=0.25,
     student=dict(

@@ -10,8 +10,8 @@ import re
 import pytest
 from mmengine.config import Config
 
-from conftest import (REPO, TINY_LR, TINY_RKD, data_root_options,
-                      load_tool, run_tool)
+from conftest import (REPO, TINY_CLS_RKD, TINY_LR, TINY_RKD,
+                      data_root_options, load_tool, run_tool)
 
 
 runner = load_tool('run_experiment.py')
@@ -582,3 +582,28 @@ def test_a_filled_run_starts_first_with_its_fill_beside_it(tmp_path):
         'lr_only_x0.25_s0', 'lr_only_x0.25_s1', 'kd_x0.25_s1',
         'rkd_x0.25_s1']
     assert runner.job_order(runs, []) == runs
+
+
+def test_tiny_classification_experiment_leads_with_accuracy(
+        tiny_fmnist_root, tmp_path):
+    """The same runner on an mmpretrain distiller config: teacher, LR-only,
+    KD and RKD trained and tested, accuracy as the table's metric,
+    macro-F1 beside it, per-class F1 columns, accuracy plots."""
+    work = str(tmp_path / 'cls')
+    run_tool(['tools/run_experiment.py', TINY_CLS_RKD, '--methods',
+              'lr_only', 'kd', 'rkd', '--jobs', '2', '--work-dir', work,
+              '--latency-repeats', '2', '--cfg-options',
+              *data_root_options(tiny_fmnist_root)])
+    with open(osp.join(work, 'results.csv')) as f:
+        rows = list(csv.DictReader(f))
+    assert [r['method'] for r in rows] == ['teacher', 'lr_only', 'kd', 'rkd']
+    for row in rows:
+        assert row['metric'] == 'accuracy'
+        assert 0.0 <= float(row['mean']) <= 100.0
+        assert 0.0 <= float(row['macro_f1']) <= 100.0
+        assert 'f1.T-shirt_top' in row and float(row['gflops']) > 0
+    assert rows[1]['input'] == '14x14' and rows[0]['input'] == '28x28'
+    table = open(osp.join(work, 'results.md')).read()
+    assert '| test accuracy (mean ± sd) |' in table
+    assert '| test macro_f1 (mean ± sd) |' in table
+    assert osp.isfile(osp.join(work, 'plots', 'accuracy_vs_scale.png'))

@@ -1,6 +1,6 @@
 # Baseline: decoupled KD (Zhao et al. 2022) on the logits, Fashion-MNIST,
 # x0.5 student; the discriminator is off.
-_base_ = ['../rkd/rkd_resnet18-resnet18_1xb64-1k_fmnist-lr14px.py']
+_base_ = ['../rkd/rkd_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py']
 method_taps = dict(logits='head.fc')
 model = dict(
     discriminator=None,

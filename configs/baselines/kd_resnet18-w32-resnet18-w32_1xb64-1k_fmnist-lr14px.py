@@ -1,7 +1,7 @@
 # Baseline: vanilla KD (Hinton et al. 2015) on the logits, Fashion-MNIST,
 # x0.5 student. Everything but the distillation terms is the RKD config's,
 # so every method follows one protocol; the discriminator is off.
-_base_ = ['../rkd/rkd_resnet18-resnet18_1xb64-1k_fmnist-lr14px.py']
+_base_ = ['../rkd/rkd_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py']
 method_taps = dict(logits='head.fc')
 model = dict(
     discriminator=None,

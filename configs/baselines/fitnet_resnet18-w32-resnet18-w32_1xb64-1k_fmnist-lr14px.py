@@ -1,6 +1,6 @@
 # Baseline: FitNet hints (Romero et al. 2015) on the third backbone stage,
 # Fashion-MNIST, x0.5 student; the discriminator is off.
-_base_ = ['../rkd/rkd_resnet18-resnet18_1xb64-1k_fmnist-lr14px.py']
+_base_ = ['../rkd/rkd_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py']
 method_taps = dict(hint='backbone.layer3')
 model = dict(
     discriminator=None,
@@ -8,7 +8,7 @@ model = dict(
     teacher_taps=dict(_delete_=True, **method_taps),
     connectors=dict(
         hint=dict(
-            type='rkd_mm.ConvConnector', in_channels=256, out_channels=256)),
+            type='rkd_mm.ConvConnector', in_channels=128, out_channels=128)),
     # MSE on the teacher's grid (student map upsampled bilinearly)
     distill_losses=dict(
         _delete_=True,

@@ -1,6 +1,6 @@
 # Baseline: relational KD (Park et al. 2019) on the pooled features,
 # Fashion-MNIST, x0.5 student; the discriminator is off.
-_base_ = ['../rkd/rkd_resnet18-resnet18_1xb64-1k_fmnist-lr14px.py']
+_base_ = ['../rkd/rkd_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py']
 method_taps = dict(feat=dict(module='neck', index=0))
 model = dict(
     discriminator=None,

@@ -20,7 +20,7 @@ teacher_config = '{{fileDirname}}/../teachers/cls_fmnist_r18_hr.py'
 student_config = '{{fileDirname}}/../baselines/cls_fmnist_r18_lr.py'
 # the newest best checkpoint of `python tools/train.py <teacher_config>`
 teacher_ckpt = 'work_dirs/cls_fmnist_r18_hr/best_accuracy_iter_*.pth'
-# the pooled 512-d feature (the head's input) and the logits
+# the pooled 256-d feature (the head's input) and the logits
 taps = dict(feat=dict(module='neck', index=0), logits='head.fc')
 
 model = dict(
@@ -45,7 +45,7 @@ model = dict(
             preds_S='logits', preds_T='logits', preds_T_lr='logits@lr'),
         loss_pair=dict(preds_S='feat', preds_T='feat'),
         loss_mmd=dict(preds_S='feat', preds_T='feat')),
-    discriminator=dict(type='rkd_mm.FeatureDiscriminator', in_channels=512),
+    discriminator=dict(type='rkd_mm.FeatureDiscriminator', in_channels=256),
     adv_loss=dict(
         type='rkd_mm.AdversarialLoss', gan_type='lsgan', loss_weight=0.1),
     disc_tap='feat',
@@ -84,7 +84,7 @@ model_wrapper_cfg = dict(
 # the KD baselines the runner compares with (tools/run_experiment.py): each
 # recipe's distillation fields replace this config's
 method_recipes = dict(
-    kd='{{fileDirname}}/../baselines/kd_resnet18-resnet18_1xb64-1k_fmnist-lr14px.py',
-    dkd='{{fileDirname}}/../baselines/dkd_resnet18-resnet18_1xb64-1k_fmnist-lr14px.py',
-    fitnet='{{fileDirname}}/../baselines/fitnet_resnet18-resnet18_1xb64-1k_fmnist-lr14px.py',
-    relkd='{{fileDirname}}/../baselines/relkd_resnet18-resnet18_1xb64-1k_fmnist-lr14px.py')
+    kd='{{fileDirname}}/../baselines/kd_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py',
+    dkd='{{fileDirname}}/../baselines/dkd_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py',
+    fitnet='{{fileDirname}}/../baselines/fitnet_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py',
+    relkd='{{fileDirname}}/../baselines/relkd_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py')
