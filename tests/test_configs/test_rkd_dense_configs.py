@@ -10,8 +10,8 @@ from mmengine.registry import init_default_scope
 from rkd_mm.models.connectors import UpsampleConnector
 from rkd_mm.models.discriminators import PatchDiscriminator
 from rkd_mm.registry import MODELS
-from test_baseline_configs import (PROTOCOL, full_weight_iteration,  # noqa
-                                   hr_batch, rkd_config)
+from test_baseline_configs import (  # noqa: F401, F811 (a fixture)
+    PROTOCOL, full_weight_iteration, hr_batch, rkd_config)
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs')
 DENSE = 'rkd/rkd-dense_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr{}.py'
@@ -36,7 +36,7 @@ def test_dense_config_changes_only_the_distillation(scale):
 
 
 @pytest.mark.parametrize('scale', SCALES)
-def test_dense_config_trains_one_step(scale, full_weight_iteration):
+def test_dense_config_trains_one_step(scale, full_weight_iteration):  # noqa: F811,E501
     ratio, up = SCALES[scale]
     cfg = Config.fromfile(osp.join(ROOT, DENSE.format(scale)))
     cfg.model.teacher_ckpt = None

@@ -97,7 +97,6 @@ def test_amp_cfg_keeps_mixed_precision_and_refuses_other_wrappers():
                  student=dict(type='ApexOptimWrapper')), cuda=False)
 
 
-
 def _bf16_convs(model):
     """Record the output dtype of every conv while the model runs."""
     seen = []

@@ -106,7 +106,6 @@ def test_registered_and_runs_before_the_checkpoint_hook():
     assert get_priority(hook.priority) < get_priority(CheckpointHook.priority)
 
 
-
 def test_mmseg_train_step_outputs_name_the_decode_term(tmp_path):
     cfg = Config.fromfile(TINY_LR)
     cfg.model.decode_head.loss_decode[0].loss_weight = float('nan')

@@ -115,7 +115,7 @@ def test_pairwise_pools_maps_of_different_size_to_the_smaller_grid():
         loss(s.flatten(1), pooled_t.flatten(1)).item(), rel=1e-6)
     # invariant to a global scale of either side's features
     assert loss(5 * s, t).item() == pytest.approx(loss(s, t).item(),
-                                                   rel=1e-5)
+                                                  rel=1e-5)
 
 
 def _mmd_by_hand(s, t, kernel_mul=2.0, kernel_num=5):
@@ -129,7 +129,7 @@ def _mmd_by_hand(s, t, kernel_mul=2.0, kernel_num=5):
 
     def mean(rows, cols):
         return sum(k[i][j] for i in rows for j in cols) / (len(rows) *
-                                                            len(cols))
+                                                           len(cols))
 
     S, T = range(n), range(n, n2)
     return mean(S, S) + mean(T, T) - 2 * mean(S, T)

@@ -173,7 +173,7 @@ def test_resolution_sweep_writes_one_row_per_scale(tiny_data_root, ckpts,
 
 
 def test_resolution_sweep_loads_checkpoints_strictly(tiny_data_root, ckpts,
-                                                    tmp_path):
+                                                     tmp_path):
     sweep = analysis_tool('resolution_sweep')
     options = ['--scales', '0.5', '--cfg-options',
                *data_root_options(tiny_data_root)]

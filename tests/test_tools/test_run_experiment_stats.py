@@ -165,8 +165,8 @@ def test_table_reports_n_paired_difference_and_gap(tmp_path, capsys):
                         '7.3 | — | 52.00 ± 2.00 | 3 | +2.00 [-0.48, +4.48] | '
                         '10.2 % | — | 43.00 |')
     assert lines[6] == ('| KD (Hinton) | ×0.25 | 32×32 | 0.125 | 15.43 | '
-                        '2.1 | — | 30.14 | 1 seed (indication) | -4.86 (1 seed) '
-                        '| -13.9 % | — | 18.00 |')
+                        '2.1 | — | 30.14 | 1 seed (indication) | '
+                        '-4.86 (1 seed) | -13.9 % | — | 18.00 |')
     assert '± 0.00' not in printed
     md = open(tmp_path / 'results.md').read()
     assert '\n'.join(lines) in md and '2 torch threads' in md

@@ -50,8 +50,9 @@ import rkd_mm  # noqa: F401  (environment shims before mmengine runs)
 import torch
 from mmengine.config import Config, DictAction
 
-from rkd_mm.deployment import (GRAPH_OUTPUTS, OrtSettings, build_deployed_model,
-                               calibration_inputs, compare_with_pytorch,
+from rkd_mm.deployment import (GRAPH_OUTPUTS, OrtSettings,
+                               build_deployed_model, calibration_inputs,
+                               compare_with_pytorch,
                                deploy_spec, export_onnx, import_onnxruntime,
                                make_session, quantize_int8, read_metadata,
                                spec_dict)

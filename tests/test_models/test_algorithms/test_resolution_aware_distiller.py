@@ -38,7 +38,6 @@ def build(teacher_ckpt, **overrides):
     return MODELS.build(cfg.model), cfg
 
 
-
 def optim(model, cfg) -> OptimWrapperDict:
     return MultiOptimWrapperConstructor(
         {k: v for k, v in cfg.optim_wrapper.items() if k != 'constructor'})(

@@ -48,7 +48,6 @@ def build(teacher_ckpt, cache=None, seed=0, **overrides):
     return model, cfg
 
 
-
 def optim(model, cfg) -> OptimWrapperDict:
     return MultiOptimWrapperConstructor(
         {k: v for k, v in cfg.optim_wrapper.items() if k != 'constructor'})(
@@ -280,7 +279,7 @@ def test_teacher_changes_land_in_another_namespace(tiny_teacher_ckpt,
 
 
 def test_float16_entries_are_rounded_alike_cold_and_warm(tiny_teacher_ckpt,
-                                                        tmp_path):
+                                                         tmp_path):
     cache = dict(cache_dir=str(tmp_path), dtype='float16')
     cold, _ = build(tiny_teacher_ckpt, cache)
     hr, lr = hr_lr(cold, n=2)
