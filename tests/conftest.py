@@ -77,17 +77,18 @@ FMNIST_FILES = {
 }
 
 
-def write_idx(path: str, array) -> None:
-    """A uint8 array in the gzipped IDX format of (Fashion-)MNIST: magic
-    0x08 0x<ndim>, the sizes as big-endian int32, then the bytes."""
+def write_idx(path: str, array, gz: bool = True) -> None:
+    """A uint8 array in the IDX format of (Fashion-)MNIST: magic 0x08
+    0x<ndim>, the sizes as big-endian int32, then the bytes; gzipped (as
+    Debian ships the files) or not (as mmpretrain's download leaves them)."""
     import gzip
     import struct
 
     import numpy as np
-    array = np.asarray(array, dtype=np.uint8)
+    array = np.asarray(array).astype(np.uint8)
     header = bytes([0, 0, 8, array.ndim]) + struct.pack(
         f'>{array.ndim}I', *array.shape)
-    with gzip.open(path, 'wb') as f:
+    with (gzip.open if gz else open)(path, 'wb') as f:
         f.write(header + array.tobytes())
 
 

@@ -1,13 +1,12 @@
 """OfflineFashionMNIST: Debian's Fashion-MNIST files through mmpretrain's
 FashionMNIST, read in place; tiny generated IDX files for the file rules."""
-import gzip
 import os.path as osp
-import struct
 
 import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
 
+from conftest import write_idx
 from rkd_mm.datasets import OfflineFashionMNIST
 from rkd_mm.datasets.fashion_mnist import DEBIAN_FASHION_MNIST_ROOT
 
@@ -30,23 +29,10 @@ def mmpretrain_scope():
     init_default_scope('mmpretrain')
 
 
-def _idx(array: np.ndarray) -> bytes:
-    """``array`` (uint8) in the IDX format: magic 0x08 0x<ndim>, the sizes
-    as big-endian int32, then the bytes."""
-    header = bytes([0, 0, 8, array.ndim]) + struct.pack(
-        f'>{array.ndim}I', *array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
 def _write(root, split, imgs, labels, gz):
     for kind, array in (('img', imgs), ('label', labels)):
-        name = NAMES[split, kind]
-        if gz:
-            with gzip.open(osp.join(root, name + '.gz'), 'wb') as f:
-                f.write(_idx(array))
-        else:
-            with open(osp.join(root, name), 'wb') as f:
-                f.write(_idx(array))
+        name = NAMES[split, kind] + ('.gz' if gz else '')
+        write_idx(osp.join(root, name), array, gz=gz)
 
 
 @pytest.fixture
