@@ -25,7 +25,6 @@ import platform
 import statistics
 import sys
 
-import numpy as np
 import torch
 
 import rkd_mm  # noqa: F401  (environment shims)
@@ -33,7 +32,6 @@ from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from rkd_mm.datasets.transforms import downsample_image
 from rkd_mm.engine.optimizers import (MultiOptimWrapperConstructor,
                                       amp_optim_wrapper_cfg)
 from rkd_mm.registry import MODELS
@@ -90,13 +88,8 @@ def main() -> None:
     size = cfg.generator_cfg['img_size']
     head = (fp32.student if distiller else fp32).decode_head
     batch = make_batch(args.batch, size, head.num_classes)
-    if not distiller:  # the LR-only pipeline's LR images, HR label maps
-        scale = cfg.get('lr_scale', 1.0)
-        batch['inputs'] = [
-            torch.from_numpy(np.ascontiguousarray(downsample_image(
-                img.permute(1, 2, 0).numpy(), scale))).permute(2, 0, 1)
-            for img in batch['inputs']
-        ]
+    # HR images for every model: an LR model's data preprocessor makes its
+    # LR view (rkd_mm.utils.lr_scale), as in training
 
     rounds = time_rounds(steps, args.iters, args.warmup)
     t = {name: statistics.median(v) for name, v in rounds.items()}

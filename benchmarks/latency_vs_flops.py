@@ -42,7 +42,8 @@ def config_for(scale: float):
     """The shipped RKD config at ``scale`` and the overrides applied."""
     if scale in CONFIGS:
         return CONFIGS[scale], {}
-    return CONFIGS[0.5], {'model.scale_factor': scale}
+    return CONFIGS[0.5], {
+        'model.student.data_preprocessor.scale_factor': scale}
 
 
 def main() -> None:

@@ -25,7 +25,8 @@ from mmengine.registry import Registry
 __all__ = [
     'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS',
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
-    'PARAM_SCHEDULERS', 'HOOKS', 'LOOPS', 'METRICS', 'EVALUATOR'
+    'PARAM_SCHEDULERS', 'HOOKS', 'LOOPS', 'METRICS', 'EVALUATOR',
+    'registered_class'
 ]
 
 DATASETS = Registry(
@@ -62,3 +63,23 @@ METRICS = Registry(
     'metric', parent=MMENGINE_METRICS, locations=['rkd_mm.evaluation'])
 EVALUATOR = Registry(
     'evaluator', parent=MMENGINE_EVALUATOR, locations=['rkd_mm.evaluation'])
+
+
+def registered_class(registry: Registry, type_name, scope: str):
+    """The class a config's ``type`` names, asked of ``registry`` in the
+    config's ``scope`` (None when unknown): tools ask the class what it is,
+    never the type string.
+
+    An unprefixed name is looked up in ``scope`` (``'SegDataPreProcessor'``
+    in an mmseg config): a child registry such as rkd_mm's does not search
+    the scope's own registry for it by itself.
+    """
+    from mmengine.registry import DefaultScope
+    if isinstance(type_name, type) or not type_name:
+        return type_name or None
+    name = type_name if '.' in type_name else f'{scope}.{type_name}'
+    with DefaultScope.overwrite_default_scope(scope):
+        try:
+            return registry.get(name)
+        except KeyError:
+            return None

@@ -20,6 +20,7 @@ TINY_LR = osp.join(CONFIGS, 'tiny_fpn_r18_lr.py')
 TINY_HR = osp.join(CONFIGS, 'tiny_fpn_r50_hr.py')
 TINY_RKD = osp.join(CONFIGS, 'tiny_rkd.py')
 TINY_CLS_RKD = osp.join(CONFIGS, 'tiny_cls_rkd.py')
+TINY_CLS_LR = osp.join(CONFIGS, 'tiny_cls_lr.py')
 # Must match generator_cfg of the tiny configs, so that the fixture's data
 # and what the configs would generate agree.
 TINY_SETTINGS = DefectDataSettings(

@@ -14,8 +14,8 @@ one protocol:
 * ``teacher``: trained with its own config (``model.teacher.cfg_path``) if
   ``model.teacher_ckpt`` does not exist yet, into the folder that pattern
   points at (so the RKD configs find it later), then scored at HR;
-* ``lr_only``: the student's own config (``model.student.cfg_path``) with
-  every ``rkd_mm.LRDownsample`` set to the scale;
+* ``lr_only``: the student's own config (``model.student.cfg_path``) at the
+  scale;
 * a KD baseline (``kd``, ``fitnet``, ``at``, ``relkd``, ``cwd``, ``dkd``)
   or ``rkd_dense`` (the dense CRKD recipe): ``CONFIG`` with the method's
   distillation fields (taps, connectors, losses, loss inputs,
@@ -24,11 +24,12 @@ one protocol:
   ``configs/rkd/rkd-dense_*`` files; a method without a recipe is refused);
 * ``rkd``: ``CONFIG`` itself.
 
-The scales default to CONFIG's own ``model.scale_factor`` (its weights were
-set for that scale; another scale prints a note: calibrate with
-``--target-ratio`` or pass that scale's config). Every student run gets
-``model.scale_factor`` (or the LR pipeline scale) and
-``randomness.seed`` set, is trained with ``tools/train.py`` and scored on the
+The scales default to CONFIG's own (its student's LR data preprocessor; its
+weights were set for that scale; another scale prints a note: calibrate
+with ``--target-ratio`` or pass that scale's config). Every student run gets
+its scale (:func:`rkd_mm.utils.lr_scale.set_lr_scale`: the student's
+``data_preprocessor.scale_factor``) and ``randomness.seed`` set, is trained
+with ``tools/train.py`` and scored on the
 test split with ``tools/test.py`` (best-on-val checkpoint). Each run lives in
 ``WORK_DIR/runs/<method>_x<scale>_s<seed>/`` with its frozen ``config.py``;
 ``result.json`` marks it finished and is never rewritten: rerunning skips
@@ -100,6 +101,7 @@ from mmengine.config import Config, DictAction
 from rkd_mm.engine.hooks.teacher_cache_hook import random_transforms
 from rkd_mm.utils.cfg_options import check_cfg_options
 from rkd_mm.utils.complexity import is_distiller
+from rkd_mm.utils.lr_scale import lr_scales, set_lr_scale
 from rkd_mm.utils.teacher_cache_fill import count_variants
 from rkd_mm.utils.work_dir import list_checkpoints
 
@@ -114,7 +116,8 @@ METHODS = ['lr_only', *RECIPE_METHODS, 'rkd']
 OURS = ('rkd', 'rkd_dense')
 DISTILL_FIELDS = ('student_taps', 'teacher_taps', 'connectors',
                   'distill_losses', 'loss_inputs', 'discriminator',
-                  'adv_loss', 'disc_tap', 'disc_steps', 'gen_steps')
+                  'adv_loss', 'disc_tap', 'disc_connector', 'disc_steps',
+                  'gen_steps')
 LABELS = {
     'teacher': 'teacher (HR)', 'lr_only': 'LR-only', 'kd': 'KD (Hinton)',
     'fitnet': 'FitNet', 'at': 'AT', 'relkd': 'Relational KD (Park)',
@@ -130,8 +133,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'RKD across LR scales')
     parser.add_argument('config', help='RKD (distiller) config')
     parser.add_argument('--scales', type=float, nargs='+',
-                        help='LR/HR factors (default: CONFIG\'s '
-                        'model.scale_factor)')
+                        help='LR/HR factors (default: CONFIG\'s own, its '
+                        'student\'s data_preprocessor.scale_factor)')
     # the README's main job: LR-only and RKD at the configs' full schedule
     # fit in ~20 min on 2 cores once the teacher is trained. Put RKD before
     # KD: KD's teacher logits are then read from the shared teacher-output
@@ -237,23 +240,6 @@ def parse_target_ratios(values: Optional[List[str]], methods: List[str],
 # ----------------------------------------------------------------------
 # run configs
 # ----------------------------------------------------------------------
-def set_lr_scale(cfg: Config, scale: float) -> None:
-    """Set every ``rkd_mm.LRDownsample`` step of the loaders to ``scale``."""
-    found = 0
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dataset = cfg.get(loader, {}).get('dataset', {})
-        for step in dataset.get('pipeline', []):
-            if step.get('type') in ('rkd_mm.LRDownsample', 'LRDownsample'):
-                step['scale_factor'] = scale
-                found += 1
-    if not found:
-        raise ValueError(
-            'The LR-only config has no rkd_mm.LRDownsample step in its '
-            'pipelines, so its scale cannot be set; add '
-            "dict(type='rkd_mm.LRDownsample', scale_factor=...) as the LR "
-            'configs under configs/baselines/ do.')
-
-
 def _rescale_schedulers(schedulers, ratio: float) -> None:
     if isinstance(schedulers, dict) and 'type' not in schedulers:
         for value in schedulers.values():
@@ -393,9 +379,14 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
                       work_root)
         if pattern:  # train it where CONFIG looks for it
             teacher.train_dir = osp.dirname(pattern)
-    scales = args.scales or [cfg.model.get('scale_factor', 0.25)]
-    own_scale = cfg.model.get('scale_factor')
-    if args.target_ratio is None and own_scale is not None and any(
+    own_scale = lr_scales(cfg).train
+    if len(own_scale) > 1 and not args.scales:
+        parser_error = (f'{args.config} trains one student for several '
+                        f'scales {list(own_scale)}: give --scales.')
+        raise SystemExit(parser_error)
+    own_scale = own_scale[0]
+    scales = args.scales or [own_scale]
+    if args.target_ratio is None and any(
             s != own_scale for s in scales):
         # the configs' weights follow the rule at their own scale
         print(f'Note: {args.config} sets its distillation weights for '
@@ -416,8 +407,7 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
                     run_cfg = copy.deepcopy(cfg)
                     if method != 'rkd':
                         transplant_method(run_cfg, method)
-                    run_cfg.model.scale_factor = scale
-                    run_cfg.model.test_scale_factor = None
+                    set_lr_scale(run_cfg, scale)
                 if args.iters is not None:
                     set_iters(run_cfg, args.iters)
                 if args.target_ratio is not None and method != 'lr_only':
@@ -715,6 +705,7 @@ def cache_signature(cfg: Config) -> Optional[str]:
             'scale_factor', 'teacher_cache', 'data_preprocessor',
             'loss_inputs')
     parts = {k: model.get(k) for k in keys}
+    parts['lr_scales'] = list(lr_scales(cfg))  # the @lr taps' view
     parts['dataset'] = cfg.train_dataloader.get('dataset')
     return json.dumps(_flatten(parts), sort_keys=True, default=repr)
 

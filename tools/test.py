@@ -6,10 +6,15 @@ Usage::
         [--show-dir DIR] [--show] [--cfg-options key=value ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
-Prints a per-class IoU table and mIoU; ``--show-dir`` writes, per test image,
-the ground truth and the prediction overlaid side by side; ``--out`` writes
-the predicted label maps as PNGs (mmseg's ``IoUMetric`` ``output_dir``). The
-metrics also go to ``<log dir>/test_metrics.json``.
+Prints the config's metrics (segmentation: per-class IoU and mIoU;
+classification: accuracy, macro-F1, per-class precision/recall/F1, ...);
+``--show-dir`` writes, per test image, the task library's visualisation
+(mmseg: ground truth and prediction overlaid side by side; mmpretrain: the
+image with its predicted and true class); ``--out`` writes the predictions
+(mmseg's ``IoUMetric``: the label maps as PNGs, its ``output_dir``; a metric
+without ``output_dir``: all predictions to ``OUT/predictions.pkl`` by
+MMEngine's ``DumpResults``). The metrics also go to
+``<log dir>/test_metrics.json``.
 
 The checkpoint is read safely (no code from the file runs; see
 ``rkd_mm/utils/checkpoint.py``) and must fit the config's model exactly; a
@@ -29,8 +34,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from rkd_mm.engine.hooks import register_strict_load_hook
+from rkd_mm.registry import registered_class
 from rkd_mm.utils.cfg_options import check_cfg_options
 from rkd_mm.utils.checkpoint import CheckpointError, check_checkpoint_file
+from rkd_mm.utils.lr_scale import check_one_lr_home
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,22 +72,64 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def _registered(registry, cfg: Config, type_name):
+    return registered_class(registry, type_name,
+                            cfg.get('default_scope') or 'mmseg')
+
+
+def _takes(cls, arg: str) -> bool:
+    import inspect
+    return cls is not None and arg in inspect.signature(cls).parameters
+
+
 def trigger_visualization_hook(cfg: Config, args: argparse.Namespace
                                ) -> Config:
-    """Turn on mmseg's SegVisualizationHook for every test image."""
+    """Turn on the task library's visualization hook for every test image
+    (mmseg's ``SegVisualizationHook``: ``draw``; mmpretrain's
+    ``VisualizationHook``: ``enable``; asked of the hook class)."""
+    from rkd_mm.registry import HOOKS
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
         raise RuntimeError(
-            '--show/--show-dir need default_hooks.visualization='
-            "dict(type='SegVisualizationHook') in the config.")
-    hook['draw'] = True
+            '--show/--show-dir need default_hooks.visualization (mmseg\'s '
+            "SegVisualizationHook or mmpretrain's VisualizationHook) in the "
+            'config.')
+    cls = _registered(HOOKS, cfg, hook.get('type'))
+    if _takes(cls, 'draw'):  # mmseg
+        hook['draw'] = True
+        if args.show_dir:
+            cfg.visualizer['save_dir'] = args.show_dir
+    elif _takes(cls, 'enable'):  # mmpretrain
+        hook['enable'] = True
+        if args.show_dir:
+            hook['out_dir'] = args.show_dir
+    else:
+        raise RuntimeError(
+            f'--show/--show-dir: default_hooks.visualization is {cls}, '
+            'which is neither mmseg\'s SegVisualizationHook (draw=) nor '
+            "mmpretrain's VisualizationHook (enable=).")
     hook['interval'] = 1
     if args.show:
         hook['show'] = True
         hook['wait_time'] = args.wait_time
-    if args.show_dir:
-        cfg.visualizer['save_dir'] = args.show_dir
     return cfg
+
+
+def request_outputs(cfg: Config, out: str) -> None:
+    """Predictions to ``out``: the metric's own ``output_dir`` where it has
+    one (mmseg's IoUMetric writes label-map PNGs), else every prediction
+    to ``out/predictions.pkl`` (MMEngine's DumpResults)."""
+    from rkd_mm.registry import METRICS
+    evaluator = cfg.test_evaluator
+    metrics = evaluator if isinstance(evaluator, list) else [evaluator]
+    first = _registered(METRICS, cfg, metrics[0].get('type'))
+    if _takes(first, 'output_dir'):
+        metrics[0]['output_dir'] = out
+        metrics[0]['keep_results'] = True
+        return
+    dump = dict(type='DumpResults',
+                out_file_path=osp.join(out, 'predictions.pkl'))
+    cfg.test_evaluator = list(metrics) + [dump]
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
@@ -103,8 +152,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.out is not None:
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
+        request_outputs(cfg, args.out)
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
         dict(type='rkd_mm.ProgressBarHook')
     ]
@@ -122,6 +170,7 @@ def _plain(value):
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_one_lr_home(cfg)  # an LR view made twice is refused
     try:
         check_checkpoint_file(args.checkpoint)  # before building anything
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \

@@ -27,7 +27,13 @@ model = dict(
         loss_at4=dict(at)),
     loss_inputs=dict(
         _delete_=True,
-        loss_at2=dict(preds_S='stage2', preds_T='stage2'),
-        loss_at3=dict(preds_S='stage3', preds_T='stage3'),
-        loss_at4=dict(preds_S='stage4', preds_T='stage4')))
+        loss_at2=dict(
+            preds_S=dict(from_student=True, tap='stage2'),
+            preds_T=dict(from_student=False, tap='stage2')),
+        loss_at3=dict(
+            preds_S=dict(from_student=True, tap='stage3'),
+            preds_T=dict(from_student=False, tap='stage3')),
+        loss_at4=dict(
+            preds_S=dict(from_student=True, tap='stage4'),
+            preds_T=dict(from_student=False, tap='stage4'))))
 optim_wrapper = dict(discriminator=None)

@@ -18,5 +18,8 @@ model = dict(
             align='upsample_student',
             loss_weight=3.0)),
     loss_inputs=dict(
-        _delete_=True, loss_cwd=dict(preds_S='logits', preds_T='logits')))
+        _delete_=True,
+        loss_cwd=dict(
+            preds_S=dict(from_student=True, tap='logits'),
+            preds_T=dict(from_student=False, tap='logits'))))
 optim_wrapper = dict(discriminator=None)

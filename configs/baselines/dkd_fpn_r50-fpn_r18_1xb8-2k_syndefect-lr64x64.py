@@ -23,5 +23,8 @@ model = dict(
             loss_weight=1.0)),
     loss_inputs=dict(
         _delete_=True,
-        loss_dkd=dict(preds_S='logits', preds_T='logits', gt='gt')))
+        loss_dkd=dict(
+            preds_S=dict(from_student=True, tap='logits'),
+            preds_T=dict(from_student=False, tap='logits'),
+            gt='gt')))
 optim_wrapper = dict(discriminator=None)

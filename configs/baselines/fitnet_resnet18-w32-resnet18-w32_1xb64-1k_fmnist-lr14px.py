@@ -16,5 +16,8 @@ model = dict(
             type='rkd_mm.FitNetLoss', align='upsample_student',
             loss_weight=1.0)),
     loss_inputs=dict(
-        _delete_=True, loss_fitnet=dict(preds_S='hint', preds_T='hint')))
+        _delete_=True,
+        loss_fitnet=dict(
+            preds_S=dict(from_student=True, tap='hint', connector='hint'),
+            preds_T=dict(from_student=False, tap='hint'))))
 optim_wrapper = dict(discriminator=None)

@@ -20,6 +20,9 @@ model = dict(
             detail_weight=0.0,
             loss_weight=1.0)),
     loss_inputs=dict(
-        _delete_=True, loss_kd=dict(preds_S='logits', preds_T='logits')))
+        _delete_=True,
+        loss_kd=dict(
+            preds_S=dict(from_student=True, tap='logits'),
+            preds_T=dict(from_student=False, tap='logits'))))
 # no discriminator, no discriminator optimizer (the constructor skips it)
 optim_wrapper = dict(discriminator=None)

@@ -15,5 +15,8 @@ model = dict(
             angle_weight=50.0,
             loss_weight=1.0)),
     loss_inputs=dict(
-        _delete_=True, loss_relkd=dict(preds_S='feat', preds_T='feat')))
+        _delete_=True,
+        loss_relkd=dict(
+            preds_S=dict(from_student=True, tap='feat'),
+            preds_T=dict(from_student=False, tap='feat'))))
 optim_wrapper = dict(discriminator=None)

@@ -5,7 +5,6 @@
 # scale change (the connector follows the scale: 8x8 -> 32x32).
 _base_ = ['./rkd-dense_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py']
 model = dict(
-    scale_factor=0.25,
     student=dict(
         cfg_path='{{fileDirname}}/../baselines/defect_seg_r18_lr_x0.25.py'),
     # R = 0.1 at x0.25 (seed 0, trained teacher, 8 batches):

@@ -12,7 +12,7 @@ model = dict(
     'rkd-dense_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py',
     teacher_ckpt='work_dirs/rkd-dense_fpn_r50-fpn_r18_1xb8-2k_syndefect-'
     'lr64x64/best_mIoU_iter_*.pth',
-    # the assistant sees the x0.5 view; its feat grid is 16x16, so the
-    # connector's scale='auto' becomes 2 (8x8 -> 16x16)
-    teacher_scale_factor=0.5,
+    # the assistant sees the x0.5 view (its config's LR data preprocessor);
+    # its feat grid is 16x16, so the connector's scale='auto' becomes 2
+    # (8x8 -> 16x16)
     discriminator=dict(grid_size=16))

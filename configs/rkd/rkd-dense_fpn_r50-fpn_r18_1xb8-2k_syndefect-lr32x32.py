@@ -3,6 +3,5 @@
 # scale='auto' becomes 4: 8x8 -> the teacher's 32x32).
 _base_ = ['./rkd-dense_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py']
 model = dict(
-    scale_factor=0.25,
     student=dict(
         cfg_path='{{fileDirname}}/../baselines/defect_seg_r18_lr_x0.25.py'))

@@ -43,16 +43,23 @@ model = dict(
     loss_inputs=dict(
         _delete_=True,
         loss_kd=dict(
-            preds_S='logits',
-            preds_T='logits',
-            preds_T_lr='logits@lr',
+            preds_S=dict(from_student=True, tap='logits'),
+            preds_T=dict(from_student=False, tap='logits'),
+            preds_T_lr=dict(from_student=False, tap='logits', view='lr'),
             gt='gt'),
-        loss_pair=dict(preds_S='feat', preds_T='feat'),
-        loss_mmd=dict(preds_S='feat', preds_T='feat', gt='gt')),
+        loss_pair=dict(
+            preds_S=dict(from_student=True, tap='feat', connector='feat'),
+            preds_T=dict(from_student=False, tap='feat')),
+        loss_mmd=dict(
+            preds_S=dict(from_student=True, tap='feat', connector='feat'),
+            preds_T=dict(from_student=False, tap='feat'),
+            gt='gt')),
     discriminator=dict(
         _delete_=True,
         type='rkd_mm.PatchDiscriminator',
         in_channels=128,
         grid_size=32,
         base_channels=64),
+    # the discriminator judges the student's map after the same connector
+    disc_connector='feat',
     adv_loss=dict(loss_weight=0.1))

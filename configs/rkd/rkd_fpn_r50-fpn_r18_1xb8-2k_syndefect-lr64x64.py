@@ -2,11 +2,12 @@
 # x0.5 = 64x64) with a feature discriminator and the CRKD loss
 # (resolution-aware KD + pair-wise constraint + MMD). See docs/method.md.
 #
-# Data are the HR batches (the teacher's view); the distiller makes the
-# student's LR view itself with rkd_mm.LRDownsample's op. The student gets
-# the LR-only baseline's schedule (2,000 iterations), so the two compare on
-# equal terms. Teacher and student models come from their own configs
-# (cfg_path): edit those and this config follows.
+# Data are the HR batches (the teacher's view); the student makes its LR
+# view in its own LR data preprocessor (the student config is the LR-only
+# baseline's, whose data_preprocessor.scale_factor is the scale). The
+# student gets the LR-only baseline's schedule (2,000 iterations), so the
+# two compare on equal terms. Teacher and student models come from their
+# own configs (cfg_path): edit those and this config follows.
 _base_ = [
     '../_base_/datasets/synthetic_defect.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_cpu_2k.py'
@@ -30,7 +31,6 @@ model = dict(
     teacher=dict(cfg_path=teacher_config),
     student=dict(cfg_path=student_config),
     teacher_ckpt=teacher_ckpt,
-    scale_factor=0.5,
     student_taps=taps,
     teacher_taps=taps,
     distill_losses=dict(
@@ -44,9 +44,15 @@ model = dict(
                       loss_weight=0.1)),
     loss_inputs=dict(
         loss_kd=dict(
-            preds_S='logits', preds_T='logits', preds_T_lr='logits@lr'),
-        loss_pair=dict(preds_S='feat', preds_T='feat'),
-        loss_mmd=dict(preds_S='feat', preds_T='feat')),
+            preds_S=dict(from_student=True, tap='logits'),
+            preds_T=dict(from_student=False, tap='logits'),
+            preds_T_lr=dict(from_student=False, tap='logits', view='lr')),
+        loss_pair=dict(
+            preds_S=dict(from_student=True, tap='feat'),
+            preds_T=dict(from_student=False, tap='feat')),
+        loss_mmd=dict(
+            preds_S=dict(from_student=True, tap='feat'),
+            preds_T=dict(from_student=False, tap='feat'))),
     discriminator=dict(type='rkd_mm.FeatureDiscriminator', in_channels=128),
     adv_loss=dict(
         type='rkd_mm.AdversarialLoss', gan_type='lsgan', loss_weight=0.1),

@@ -5,10 +5,11 @@
 # paper's global form. Same distiller as segmentation: the task adapter
 # (rkd_mm.ClassificationAdapter) is picked from the student.
 #
-# Data are the HR batches (the teacher's view); the distiller makes the
-# student's LR view itself with rkd_mm.LRDownsample's op. The student gets
-# the LR-only baseline's schedule. Weights are 1 here: calibrate them with
-# the project's rule (docs/method.md, "Calibrating the weights"), e.g.
+# Data are the HR batches (the teacher's view); the student makes its LR
+# view in its own LR data preprocessor (the student config is the LR-only
+# baseline's, whose data_preprocessor.scale_factor is the scale). The
+# student gets the LR-only baseline's schedule. Weights are 1 here:
+# calibrate them with the project's rule (docs/method.md, "Calibrating the weights"), e.g.
 # tools/run_experiment.py CONFIG --target-ratio 0.1.
 _base_ = [
     '../_base_/datasets/fashion_mnist.py',
@@ -28,7 +29,6 @@ model = dict(
     teacher=dict(cfg_path=teacher_config),
     student=dict(cfg_path=student_config),
     teacher_ckpt=teacher_ckpt,
-    scale_factor=0.5,
     student_taps=taps,
     teacher_taps=taps,
     distill_losses=dict(
@@ -42,9 +42,15 @@ model = dict(
                       loss_weight=1.0)),
     loss_inputs=dict(
         loss_kd=dict(
-            preds_S='logits', preds_T='logits', preds_T_lr='logits@lr'),
-        loss_pair=dict(preds_S='feat', preds_T='feat'),
-        loss_mmd=dict(preds_S='feat', preds_T='feat')),
+            preds_S=dict(from_student=True, tap='logits'),
+            preds_T=dict(from_student=False, tap='logits'),
+            preds_T_lr=dict(from_student=False, tap='logits', view='lr')),
+        loss_pair=dict(
+            preds_S=dict(from_student=True, tap='feat'),
+            preds_T=dict(from_student=False, tap='feat')),
+        loss_mmd=dict(
+            preds_S=dict(from_student=True, tap='feat'),
+            preds_T=dict(from_student=False, tap='feat'))),
     discriminator=dict(type='rkd_mm.FeatureDiscriminator', in_channels=256),
     adv_loss=dict(
         type='rkd_mm.AdversarialLoss', gan_type='lsgan', loss_weight=0.1),

@@ -74,11 +74,12 @@ def deploy_spec(cfg: Config,
     """The deployed network of ``cfg``, its input size and preprocessing.
 
     The HR size comes from ``hr_shape`` or else from the first test sample
-    (the test pipeline's image for an HR or distiller config, its
-    ``ori_shape`` for an LR-only config, whose pipeline ends in
-    ``rkd_mm.LRDownsample``). The LR size is the HR size times the
-    distiller's ``test_scale_factor`` (or ``scale_factor``) or the test
-    pipeline's ``LRDownsample`` factor, rounded as the LR op rounds.
+    (the test pipeline's image; its ``ori_shape`` for a config written
+    before 2026-12-02 whose pipeline ended in ``rkd_mm.LRDownsample``). The
+    LR size is the HR size times the LR scale
+    (:func:`rkd_mm.utils.lr_scale.lr_scales`: the test scale of the LR data
+    preprocessor), rounded as the LR op rounds. The exported graph takes the
+    LR image: making it (a camera's binning, a resize) is the caller's.
 
     Args:
         cfg: A full config (model + test data).
@@ -89,29 +90,25 @@ def deploy_spec(cfg: Config,
     """
     from rkd_mm.datasets.transforms import lr_size
     from rkd_mm.utils.complexity import is_distiller
+    from rkd_mm.utils.lr_scale import (LR_PIPELINE_STEPS, lr_scales,
+                                       resolved_model_cfg)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     distiller = is_distiller(cfg)
+    scale = lr_scales(cfg).test
     if distiller:
-        from rkd_mm.models.algorithms.resolution_aware_distiller import \
-            resolve_model_cfg
-        scale = cfg.model.get('test_scale_factor') or cfg.model.scale_factor
-        if isinstance(scale, (list, tuple)):
-            raise ValueError(
-                'A multi-resolution distiller deploys one input size: set '
-                'model.test_scale_factor (e.g. --cfg-options '
-                'model.test_scale_factor=0.25).')
-        model_cfg, _ = resolve_model_cfg(cfg.model.student, 'student')
-        model_cfg = ConfigDict(model_cfg)
-        # the distiller's own, else its teacher's (as the distiller builds)
+        model_cfg = resolved_model_cfg(cfg, 'student')
+        # the distiller's own, else its teacher's (as the distiller builds;
+        # the student's normalises alike, which the distiller checks)
         preprocessor = cfg.model.get('data_preprocessor') or \
-            resolve_model_cfg(cfg.model.teacher, 'teacher')[0].get(
-                'data_preprocessor')
+            resolved_model_cfg(cfg, 'teacher').get('data_preprocessor')
     else:
-        scale = _pipeline_scale(cfg)
         model_cfg = cfg.model
-        preprocessor = cfg.model.get('data_preprocessor')
+        preprocessor = cfg.model.get('data_preprocessor') or \
+            cfg.get('data_preprocessor')
     if hr_shape is None:
-        channels, hr = _test_sample_sizes(cfg, distiller)
+        steps = cfg.test_dataloader.dataset.get('pipeline') or []
+        legacy = any(s.get('type') in LR_PIPELINE_STEPS for s in steps)
+        channels, hr = _test_sample_sizes(cfg, use_ori_shape=legacy)
     else:
         channels, hr = 3, (int(hr_shape[0]), int(hr_shape[1]))
     lr = lr_size(hr, scale)
@@ -133,21 +130,14 @@ def deploy_spec(cfg: Config,
         classes=_classes(cfg))
 
 
-def _pipeline_scale(cfg: Config) -> float:
-    """The ``LRDownsample`` factor of the test pipeline (1.0 without)."""
-    pipeline = cfg.test_dataloader.dataset.get('pipeline', [])
-    scales = [float(step.get('scale_factor', 0.5)) for step in pipeline
-              if 'LRDownsample' in str(step.get('type', ''))]
-    return scales[-1] if scales else 1.0
-
-
-def _test_sample_sizes(cfg: Config, distiller: bool
+def _test_sample_sizes(cfg: Config, use_ori_shape: bool
                        ) -> Tuple[int, Tuple[int, int]]:
-    """Channels and HR size of the first test sample."""
+    """Channels and HR size of the first test sample (the pipeline's image,
+    or its ``ori_shape`` where the pipeline made the LR view)."""
     from mmengine.registry import DATASETS
     sample = DATASETS.build(cfg.test_dataloader.dataset)[0]
     channels, h, w = sample['inputs'].shape
-    if distiller:  # the pipeline gives the HR image
+    if not use_ori_shape:  # the pipeline gives the HR image
         return int(channels), (int(h), int(w))
     ori = sample['data_samples'].metainfo['ori_shape']
     return int(channels), (int(ori[0]), int(ori[1]))

@@ -2,6 +2,7 @@
 discriminators and connectors."""
 from .algorithms import ResolutionAwareDistiller
 from .connectors import ConvConnector, LinearConnector
+from .data_preprocessors import LRClsDataPreProcessor, LRSegDataPreProcessor
 from .discriminators import FeatureDiscriminator, PatchDiscriminator
 from .losses import (AdversarialLoss, AttentionTransferLoss,
                      ChannelWiseDivergenceLoss, DecoupledKDLoss, FitNetLoss,
@@ -17,5 +18,6 @@ __all__ = [
     'AttentionTransferLoss', 'ChannelWiseDivergenceLoss', 'DecoupledKDLoss',
     'FitNetLoss', 'MMDLoss', 'PairwiseSimilarityLoss', 'RelationalKDLoss',
     'ResolutionAwareKDLoss', 'LREncoderDecoder', 'BaseTaskAdapter',
-    'SegmentationAdapter', 'ClassificationAdapter'
+    'SegmentationAdapter', 'ClassificationAdapter', 'LRSegDataPreProcessor',
+    'LRClsDataPreProcessor'
 ]

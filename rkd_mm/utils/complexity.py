@@ -8,10 +8,10 @@ from mmengine.registry import DATASETS, MODELS, init_default_scope
 
 
 def test_input_shape(cfg: Config) -> Tuple[int, int, int]:
-    """``(C, H, W)`` that the config's test pipeline feeds the model.
+    """``(C, H, W)`` that the config's test pipeline gives (the HR image;
+    an LR model makes its LR view from it in its data preprocessor).
 
-    Runs the test pipeline on the first test sample, so an LR config reports
-    its LR size (e.g. 64x64 for x0.5 of 128x128) without being told.
+    Runs the test pipeline on the first test sample.
     """
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
@@ -19,15 +19,27 @@ def test_input_shape(cfg: Config) -> Tuple[int, int, int]:
     return tuple(inputs.shape)  # type: ignore[return-value]
 
 
-def count(model_cfg: ConfigDict, input_shape: Sequence[int]) -> dict:
+def count(model_cfg: ConfigDict, input_shape: Sequence[int],
+          network_input: bool = False) -> dict:
     """FLOPs (one multiply-add = one FLOP, fvcore/MMEngine convention) and
-    parameters of a segmentor's tensor forward for one image (backbone,
-    neck, decode head; not the final resize to the label size)."""
+    parameters of a model's tensor forward for one image (a segmentor's
+    backbone, neck, decode head, not the final resize to the label size; a
+    classifier's backbone, neck, head).
+
+    The image of ``input_shape`` goes through the model's own data
+    preprocessor first, so an LR model (LR data preprocessor) is counted at
+    its LR view; ``input_shape`` of the result is what the network sees.
+    With ``network_input=True`` ``input_shape`` already is that (the
+    preprocessor is skipped).
+    """
     model = MODELS.build(model_cfg)
     model.eval()
-    data = model.data_preprocessor(
-        dict(inputs=[torch.zeros(tuple(input_shape), dtype=torch.uint8)]),
-        False)
+    if network_input:
+        data = dict(inputs=torch.zeros((1, ) + tuple(input_shape)))
+    else:
+        data = model.data_preprocessor(
+            dict(inputs=[torch.zeros(tuple(input_shape),
+                                     dtype=torch.uint8)]), False)
     with torch.no_grad():
         info = get_model_complexity_info(
             model,
@@ -37,7 +49,7 @@ def count(model_cfg: ConfigDict, input_shape: Sequence[int]) -> dict:
     return dict(
         flops=float(info['flops']),
         params=int(info['params']),
-        input_shape=tuple(input_shape))
+        input_shape=tuple(int(s) for s in data['inputs'].shape[1:]))
 
 
 def is_distiller(cfg: Config) -> bool:
@@ -62,8 +74,9 @@ def model_complexity(cfg: Config,
                      shape: Optional[Sequence[int]] = None) -> dict:
     """Cost of the model a config deploys, for one image.
 
-    For a distiller config that is the student at its LR input (the HR test
-    size times ``test_scale_factor``); the teacher is not deployed.
+    For a distiller config that is the student at its LR view (its data
+    preprocessor's ``test_scale_factor`` of the HR test size); the teacher
+    is not deployed.
 
     Args:
         cfg: A full config (model + test data).
@@ -86,21 +99,10 @@ def _input_shape(cfg: Config, shape: Optional[Sequence[int]]):
 def distiller_complexity(cfg: Config,
                          shape: Optional[Sequence[int]] = None
                          ) -> Dict[str, dict]:
-    """Teacher at its input (HR, or ``teacher_scale_factor``) and student
-    at LR of a distiller config."""
-    from rkd_mm.datasets.transforms import lr_size
-    from rkd_mm.models.algorithms.resolution_aware_distiller import \
-        resolve_model_cfg
+    """Teacher and student of a distiller config, each at its own view of
+    the HR test image (their data preprocessors make the LR views: the
+    student's test scale, a teacher assistant's own scale)."""
+    from rkd_mm.utils.lr_scale import resolved_model_cfg
     hr = _input_shape(cfg, shape)
-    scale = cfg.model.get('test_scale_factor') or cfg.model.scale_factor
-    if isinstance(scale, (list, tuple)):
-        raise ValueError('A multi-resolution distiller needs '
-                         'model.test_scale_factor to report one cost.')
-    teacher_cfg, _ = resolve_model_cfg(cfg.model.teacher, 'teacher')
-    student_cfg, _ = resolve_model_cfg(cfg.model.student, 'student')
-    lr = (hr[0], ) + lr_size(hr[1:], scale)
-    # a teacher assistant sees its own LR view
-    t_scale = cfg.model.get('teacher_scale_factor')
-    t_in = hr if t_scale is None else (hr[0], ) + lr_size(hr[1:], t_scale)
-    return dict(teacher=count(teacher_cfg, t_in),
-                student=count(student_cfg, lr))
+    return dict(teacher=count(resolved_model_cfg(cfg, 'teacher'), hr),
+                student=count(resolved_model_cfg(cfg, 'student'), hr))

@@ -170,7 +170,7 @@ def benchmark_config(cfg: Config,
     """Latency and FLOPs of what a config runs at test time.
 
     For a distiller the teacher is timed at HR and the student at LR
-    (HR size times ``test_scale_factor``, or ``scale_factor``), interleaved
+    (HR size times its data preprocessor's ``test_scale_factor``), interleaved
     round by round, and their ratio is set against the FLOPs ratio; for any
     other config the model is timed at its test input size.
 
@@ -294,11 +294,12 @@ def deployed_model(cfg: Config,
                    ) -> Tuple[dict, Tuple[int, ...]]:
     """The model a config deploys and its test input ``(C, H, W)``.
 
-    For a distiller: the student (``cfg_path`` resolved, overrides merged)
-    at LR, the HR test size times ``test_scale_factor`` (or
-    ``scale_factor``); for any other config: ``cfg.model`` at the test
-    pipeline's size. So an LR-only config and a distiller with the same
-    student at the same scale give the same pair.
+    For a distiller: the student (``cfg_path`` resolved, overrides merged);
+    for any other config: ``cfg.model``; each at the size its network sees,
+    the test pipeline's (HR) size times the LR data preprocessor's
+    ``test_scale_factor`` (:func:`rkd_mm.utils.lr_scale.model_input_scale`).
+    So an LR-only config and a distiller with the same student at the same
+    scale give the same pair.
 
     Args:
         cfg: A full config (model + test data).
@@ -309,20 +310,12 @@ def deployed_model(cfg: Config,
     Returns:
         tuple: The model config as plain dicts/lists, and the input shape.
     """
-    if is_distiller(cfg):
-        from rkd_mm.datasets.transforms import lr_size
-        from rkd_mm.models.algorithms.resolution_aware_distiller import \
-            resolve_model_cfg
-        scale = cfg.model.get('test_scale_factor') or cfg.model.scale_factor
-        if isinstance(scale, (list, tuple)):
-            raise ValueError('A multi-resolution distiller needs '
-                             'model.test_scale_factor to name one deployed '
-                             'input size.')
-        model_cfg, _ = resolve_model_cfg(cfg.model.student, 'student')
-        hr = _test_shape(cfg, shapes)
-        shape = (hr[0], ) + tuple(lr_size(hr[1:], scale))
-    else:
-        model_cfg, shape = cfg.model, _test_shape(cfg, shapes)
+    from rkd_mm.datasets.transforms import lr_size
+    from rkd_mm.utils.lr_scale import model_input_scale, resolved_model_cfg
+    model_cfg = resolved_model_cfg(cfg, 'student') if is_distiller(cfg) \
+        else cfg.model
+    hr = _test_shape(cfg, shapes)
+    shape = (hr[0], ) + tuple(lr_size(hr[1:], model_input_scale(cfg)))
     return _plain(model_cfg), tuple(int(s) for s in shape)
 
 
@@ -390,7 +383,7 @@ def benchmark_models(models: Mapping[str, Tuple[Mapping, Sequence[int]]],
     fns, costs = {}, {}
     for name, (model_cfg, shape) in models.items():
         costs[name] = count(ConfigDict(copy.deepcopy(_plain(model_cfg))),
-                            tuple(shape))
+                            tuple(shape), network_input=True)
         net = MODELS.build(ConfigDict(copy.deepcopy(_plain(model_cfg))))
         x = torch.randn((batch_size, ) + tuple(shape), generator=gen)
         fns[name] = _forward_fn(net, x)

@@ -12,6 +12,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from rkd_mm.registry import MODELS
+from rkd_mm.utils.lr_scale import lr_scales
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs')
 STEM = 'fpn_r50-fpn_r18_1xb8-2k_syndefect-lr{}.py'
@@ -83,7 +84,8 @@ def test_baseline_follows_the_rkd_protocol(method, scale):
         assert cfg.model.get(key) == rkd.model.get(key), key
     assert osp.realpath(cfg.model.student.cfg_path) == \
         osp.realpath(rkd.model.student.cfg_path)
-    assert cfg.model.scale_factor == SCALES[scale]
+    assert lr_scales(cfg) == lr_scales(rkd)
+    assert lr_scales(cfg).train == (SCALES[scale], )
     assert cfg.optim_wrapper.student == rkd.optim_wrapper.student
     assert cfg.model.discriminator is None
     assert set(cfg.model.distill_losses) == METHODS[method]

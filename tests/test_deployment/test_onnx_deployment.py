@@ -20,6 +20,7 @@ from rkd_mm.deployment import (CheckpointMismatchError, DeployInputs,
                                preprocess_image, read_metadata, run_padded,
                                run_session)
 from rkd_mm.utils.latency import build_eval_model
+from rkd_mm.utils.lr_scale import set_lr_scale
 
 # The tests extra brings onnx and onnxruntime, so CI (CI=true) runs these
 # tests and fails if they are missing; an older dev venv skips them.
@@ -61,14 +62,15 @@ def test_deploy_spec_lr_only_and_distiller(tiny_data_root):
     assert lr.bgr_to_rgb and lr.mean == [123.675, 116.28, 103.53]
     assert lr.classes[0] == 'background'
     cfg = tiny_cfg(TINY_RKD, tiny_data_root)
-    cfg.model.scale_factor = 0.25
+    set_lr_scale(cfg, 0.25)
     rkd = deploy_spec(cfg)
     assert rkd.is_distiller
     assert rkd.input_shape == (3, 16, 16) and rkd.label_size == (64, 64)
     assert rkd.model_cfg.type == 'rkd_mm.LREncoderDecoder'
     # an explicit HR size needs no data
     assert deploy_spec(cfg, (128, 96)).input_shape == (3, 32, 24)
-    cfg.model.scale_factor = [0.5, 0.25]
+    cfg.model.student.data_preprocessor = dict(scale_factor=[0.5, 0.25],
+                                               test_scale_factor=None)
     with pytest.raises(ValueError, match='test_scale_factor'):
         deploy_spec(cfg)
 

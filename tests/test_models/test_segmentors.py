@@ -70,12 +70,13 @@ def test_the_configs_pick_the_intended_architectures():
 
 
 def test_lr_logits_are_resized_to_the_hr_label_in_the_loss():
-    """A 16x16 LR input trains against a 64x64 label: mmseg's decode head
-    resizes the logits to the label size, so no label is downsampled."""
+    """A 32x32 LR view (the x0.5 preprocessor's, of a 64x64 image) trains
+    against the 64x64 label: mmseg's decode head resizes the logits to the
+    label size, so no label is downsampled."""
     cfg = Config.fromfile(f'{REPO}/tests/data/configs/tiny_fpn_r18_lr.py')
     model = MODELS.build(cfg.model)
-    data = model.data_preprocessor(_batch(2, 16, 64), True)
-    assert tuple(data['inputs'].shape) == (2, 3, 16, 16)
+    data = model.data_preprocessor(_batch(2, 64, 64), True)
+    assert tuple(data['inputs'].shape) == (2, 3, 32, 32)
     assert tuple(data['data_samples'][0].gt_sem_seg.shape) == (64, 64)
     seen = {}
     head = model.decode_head
@@ -96,12 +97,12 @@ def test_lr_prediction_is_upsampled_to_the_hr_mask(config, lr):
     """mmseg resizes predictions to ``ori_shape``: an LR student's output is
     scored at HR size against the HR mask."""
     cfg = Config.fromfile(config)
-    # read the LR size from the config's own test pipeline
-    lr_op = [t for t in cfg.test_pipeline if 'LRDownsample' in t['type']][0]
-    assert int(128 * lr_op['scale_factor']) == lr
+    # the LR size from the config's one home of the scale
+    assert int(128 * cfg.model.data_preprocessor.scale_factor) == lr
     model = MODELS.build(cfg.model)
     model.eval()
-    batch = _batch(1, lr, 128)
+    batch = _batch(1, 128, 128)
+    assert model.data_preprocessor(batch, False)['inputs'].shape[-1] == lr
     with torch.no_grad():
         out = model.test_step(batch)[0]
     assert tuple(out.seg_logits.data.shape) == (5, 128, 128)
@@ -130,10 +131,13 @@ def _predictions(model, batch):
 def test_one_scoring_path_for_lr_only_distiller_and_extracted_student(
         tiny_data_root, tiny_teacher_ckpt):
     """The same student weights give the same per-pixel predictions in the
-    LR-only config (LRDownsample pipeline), inside the distiller (HR
-    pipeline, LR view made in the model) and as an extracted student; and
-    these are the one-step (grid -> label size) predictions the loss
-    trains, not mmseg's two-step ones (grid -> LR size -> HR size)."""
+    LR-only config (LR view made by its data preprocessor), inside the
+    distiller (the same preprocessor's op on the HR batch), as an extracted
+    student, and in a config of the old form (the LR view made in the
+    pipeline by rkd_mm.LRDownsample, a plain preprocessor): moving the
+    scale into the preprocessor moved no prediction; and these are the
+    one-step (grid -> label size) predictions the loss trains, not mmseg's
+    two-step ones (grid -> LR size -> HR size)."""
     from mmengine.runner import Runner
 
     from rkd_mm.models.algorithms.resolution_aware_distiller import \
@@ -165,6 +169,20 @@ def test_one_scoring_path_for_lr_only_distiller_and_extracted_student(
     assert torch.equal(pred, d_pred) and torch.equal(pred, e_pred)
     torch.testing.assert_close(logits, d_logits, rtol=0, atol=1e-5)
     torch.testing.assert_close(logits, e_logits, rtol=0, atol=0)
+    # the old form: LRDownsample in the test pipeline, plain preprocessor
+    old_cfg = lr_cfg.copy()
+    old_cfg.model.data_preprocessor.type = 'SegDataPreProcessor'
+    del old_cfg.model.data_preprocessor['scale_factor']
+    old_cfg.test_dataloader.dataset.pipeline.insert(
+        1, dict(type='rkd_mm.LRDownsample', scale_factor=0.5))
+    old = MODELS.build(old_cfg.model)
+    old.load_state_dict(student.state_dict(), strict=True)
+    old_batch = next(iter(Runner.build_dataloader(old_cfg.test_dataloader)))
+    assert old_batch['inputs'][0].shape[-1] * 2 == \
+        lr_batch['inputs'][0].shape[-1]
+    o_logits, o_pred = _predictions(old, old_batch)
+    assert torch.equal(pred, o_pred)
+    torch.testing.assert_close(logits, o_logits, rtol=0, atol=0)
 
     # the loss's resize: the logit grid straight to the label size
     student.eval()

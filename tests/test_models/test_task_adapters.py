@@ -19,14 +19,15 @@ from rkd_mm.registry import MODELS
 
 PRE = dict(type='mmpretrain.ClsDataPreprocessor', mean=[128.0],
            std=[64.0], num_classes=3)
+LR_PRE = dict(PRE, type='rkd_mm.LRClsDataPreProcessor', scale_factor=0.5)
 FEAT = dict(module='neck', index=0)  # mmpretrain necks return tuples
 
 
-def classifier(width: int) -> dict:
+def classifier(width: int, pre: dict = PRE) -> dict:
     """A tiny grey-input ResNet classifier (2 stages, 3 classes)."""
     return dict(
         type='mmpretrain.ImageClassifier',
-        data_preprocessor=PRE,
+        data_preprocessor=pre,
         backbone=dict(type='mmpretrain.ResNet', depth=18, in_channels=1,
                       stem_channels=width, base_channels=width,
                       num_stages=2, strides=(1, 2), dilations=(1, 1),
@@ -40,7 +41,7 @@ def classifier(width: int) -> dict:
 def cls_distiller(**overrides) -> torch.nn.Module:
     cfg = dict(
         type='rkd_mm.ResolutionAwareDistiller',
-        student=classifier(8), teacher=classifier(16), scale_factor=0.5,
+        student=classifier(8, LR_PRE), teacher=classifier(16),
         student_taps=dict(logits='head.fc', feat=FEAT),
         teacher_taps=dict(logits='head.fc', feat=FEAT),
         connectors=dict(feat=dict(type='rkd_mm.LinearConnector',

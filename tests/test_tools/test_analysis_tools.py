@@ -18,6 +18,7 @@ from conftest import (TINY_HR, TINY_LR, TINY_RKD, data_root_options,
 from rkd_mm.utils.checkpoint import CheckpointMismatchError
 from rkd_mm.utils.latency import (build_eval_model, latency_stats,
                                   time_interleaved)
+from rkd_mm.utils.lr_scale import lr_scales
 
 
 def analysis_tool(name: str):
@@ -164,8 +165,8 @@ def test_resolution_sweep_writes_one_row_per_scale(tiny_data_root, ckpts,
     with open(rkd_csv) as f:
         assert [r['scale'] for r in csv.DictReader(f)] == ['0.25']
     # same student weights, at x0.25 (not the configs' own x0.5): the
-    # distiller's LR view (test_scale_factor) and the LR pipeline
-    # (LRDownsample's scale_factor) give the very same scores
+    # distiller and the LR-only config (both: the student's LR data
+    # preprocessor at test_scale_factor) give the very same scores
     a, b = lr_rows[0], rkd_rows[0]
     assert (a['input_h'], a['input_w']) == (b['input_h'], b['input_w'])
     for key in ('mIoU', 'aAcc', 'IoU.background', 'IoU.crack'):
@@ -192,14 +193,14 @@ def test_resolution_sweep_loads_checkpoints_strictly(tiny_data_root, ckpts,
 
 def test_resolution_sweep_explains_a_config_without_a_scale():
     sweep = analysis_tool('resolution_sweep')
-    with pytest.raises(ValueError, match='LRDownsample'):
+    with pytest.raises(ValueError, match='sees the HR image'):
         sweep.config_at_scale(Config.fromfile(TINY_HR), 0.5)
     with pytest.raises(ValueError, match='out of range'):
         sweep.config_at_scale(Config.fromfile(TINY_LR), 1.5)
-    cfg = sweep.config_at_scale(Config.fromfile(TINY_RKD), 0.25)
-    assert cfg.model.test_scale_factor == 0.25
-    cfg = sweep.config_at_scale(Config.fromfile(TINY_LR), 0.25)
-    assert sweep.lr_steps(cfg)[0].scale_factor == 0.25
+    # only the test scale changes; training's stays
+    for path in (TINY_RKD, TINY_LR):
+        cfg = sweep.config_at_scale(Config.fromfile(path), 0.25)
+        assert lr_scales(cfg) == ((0.5, ), 0.25, 1.0)
 
 
 def test_visualize_writes_one_png_per_image_with_all_panels(
@@ -248,3 +249,31 @@ def test_visualize_refuses_a_missing_checkpoint(tmp_path):
     with pytest.raises(SystemExit, match='not found'):
         vis.main(['--teacher', TINY_HR, str(tmp_path / 'none.pth'),
                   '--out-dir', str(tmp_path)])
+
+
+def test_compare_resolutions_pairs_students_seed_by_seed(
+        tiny_data_root, ckpts, tmp_path):
+    """Two students (here: the same weights under the LR-only and the
+    distiller config, one 'seed' per checkpoint copy) at two scales: the
+    table holds each at each scale and the paired difference to the
+    reference, which is exactly 0 for identical weights."""
+    import shutil
+    compare = analysis_tool('compare_resolutions')
+    for seed in (0, 1):
+        shutil.copy(ckpts['lr_only'], tmp_path / f'lr_s{seed}.pth')
+        shutil.copy(ckpts['rkd'], tmp_path / f'rkd_s{seed}.pth')
+    rows = compare.main([
+        '--scales', '0.5', '0.25', '--seeds', '0', '1',
+        '--student', 'lr', TINY_LR, str(tmp_path / 'lr_s{seed}.pth'),
+        '--student', 'rkd', TINY_RKD, str(tmp_path / 'rkd_s{seed}.pth'),
+        '--reference', '0.5=lr', '0.25=lr',
+        '--work-dir', str(tmp_path / 'out'), '--cfg-options',
+        *data_root_options(tiny_data_root)])
+    assert [(r['scale'], r['student']) for r in rows] == [
+        (0.5, 'lr'), (0.5, 'rkd'), (0.25, 'lr'), (0.25, 'rkd')]
+    assert all(r['n'] == 2 and r['sd'] == 0 for r in rows)
+    for row in rows[1::2]:
+        assert row['vs'] == 'lr'
+        assert row['diff']['mean'] == 0 and row['diff']['n'] == 2
+    text = (tmp_path / 'out' / 'compare_resolutions.md').read_text()
+    assert '×0.25' in text and '(reference)' in text

@@ -12,24 +12,10 @@ from mmengine.config import Config
 
 from conftest import (REPO, TINY_CLS_RKD, TINY_LR, TINY_RKD,
                       data_root_options, load_tool, run_tool)
+from rkd_mm.utils.lr_scale import lr_scales, set_lr_scale
 
 
 runner = load_tool('run_experiment.py')
-
-
-def test_set_lr_scale_changes_every_lr_step_and_refuses_hr_configs():
-    cfg = Config.fromfile(TINY_LR)
-    runner.set_lr_scale(cfg, 0.25)
-    steps = [s for name in ('train_dataloader', 'val_dataloader',
-                            'test_dataloader')
-             for s in cfg[name].dataset.pipeline
-             if s.type == 'rkd_mm.LRDownsample']
-    assert len(steps) == 3
-    assert all(s.scale_factor == 0.25 for s in steps)
-    hr = Config.fromfile(osp.join(REPO, 'tests', 'data', 'configs',
-                                  'tiny_fpn_r50_hr.py'))
-    with pytest.raises(ValueError, match='LRDownsample'):
-        runner.set_lr_scale(hr, 0.5)
 
 
 def test_set_iters_rescales_schedule_intervals_and_warmup():
@@ -67,7 +53,8 @@ def test_plan_shares_one_protocol_across_methods(tmp_path):
     assert rkd.model.distill_losses.loss_pair.type == \
         'rkd_mm.PixelAffinityLoss'
     assert rkd.model.discriminator.type == 'rkd_mm.PatchDiscriminator'
-    assert kd.model.scale_factor == rkd.model.scale_factor == 0.25
+    assert lr_scales(kd) == lr_scales(rkd) == lr_scales(lr) == \
+        ((0.25, ), 0.25, 1.0)
     for cfg in (kd, rkd, lr):
         assert cfg.train_cfg.max_iters == 100
         assert cfg.randomness.seed == 1
@@ -75,7 +62,7 @@ def test_plan_shares_one_protocol_across_methods(tmp_path):
     for key in ('train_dataloader', 'optim_wrapper', 'param_scheduler'):
         assert kd[key] == rkd[key]
     assert kd.model.student == rkd.model.student
-    assert lr.test_dataloader.dataset.pipeline[1].scale_factor == 0.25
+    assert lr.model.data_preprocessor.scale_factor == 0.25
 
 
 def test_plan_refuses_a_non_distiller_config(tmp_path):
@@ -537,7 +524,7 @@ def test_scales_default_to_the_configs_own(tmp_path, capsys):
     args = runner.parse_args([x025, '--scales', '0.5', '--work-dir',
                               str(tmp_path)])
     _, runs = runner.build_plan(args)
-    assert runs[1].cfg.model.scale_factor == 0.5
+    assert lr_scales(runs[1].cfg).train == (0.5, )
     assert 'weights for x0.25' in capsys.readouterr().out
 
 
@@ -553,7 +540,7 @@ def test_cache_signature_is_shared_by_seeds_not_by_other_taps():
     other_taps.model.teacher_taps = dict(logits='decode_head.conv_seg')
     assert runner.cache_signature(other_taps) != runner.cache_signature(cfg)
     other_scale = copy.deepcopy(cfg)
-    other_scale.model.scale_factor = 0.25  # other @lr views
+    set_lr_scale(other_scale, 0.25)  # other @lr views
     assert runner.cache_signature(other_scale) != runner.cache_signature(cfg)
     assert runner.cache_signature(Config.fromfile(TINY_LR)) is None
 

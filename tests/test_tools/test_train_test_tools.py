@@ -169,3 +169,34 @@ def test_test_tool_writes_numpy2_metric_scalars_as_json():
     assert json.loads(text) == dict(mIoU=12.5, per_class=[1.0, 2.0])
     with pytest.raises(TypeError, match='object is not JSON'):
         json.dumps(dict(x=object()), default=tool._plain)
+
+
+def test_test_tool_shows_and_dumps_a_classifier(tiny_fmnist_root, tmp_path):
+    """--show-dir and --out on an mmpretrain config: mmpretrain's
+    VisualizationHook draws each test image, DumpResults writes every
+    prediction (the classification metric has no output_dir)."""
+    import pickle
+
+    from mmengine.config import Config
+
+    from conftest import TINY_CLS_LR
+    from rkd_mm.utils.latency import build_eval_model
+    torch.manual_seed(0)
+    model = build_eval_model(Config.fromfile(TINY_CLS_LR))
+    ckpt = str(tmp_path / 'cls.pth')
+    torch.save(dict(meta=dict(iter=0), state_dict=model.state_dict()), ckpt)
+    out, show = str(tmp_path / 'preds'), str(tmp_path / 'show')
+    proc = run_tool([
+        'tools/test.py', TINY_CLS_LR, ckpt, '--work-dir',
+        str(tmp_path / 'test'), '--out', out, '--show-dir', show,
+        '--cfg-options', f'test_dataloader.dataset.data_root='
+        f'{tiny_fmnist_root}'])
+    log = proc.stdout + proc.stderr
+    assert 'accuracy' in log and 'macro_f1' in log
+    with open(osp.join(out, 'predictions.pkl'), 'rb') as f:
+        preds = pickle.load(f)
+    assert len(preds) == 12  # the 12 test images
+    assert preds[0]['pred_score'].shape == (10, )
+    drawn = [f for _, _, fs in os.walk(show) for f in fs
+             if f.endswith('.png')]
+    assert len(drawn) == 12

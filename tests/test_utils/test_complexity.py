@@ -8,8 +8,11 @@ from rkd_mm.utils.complexity import distiller_complexity, model_complexity
 
 def test_flops_scale_with_the_square_of_the_resolution():
     cfg = Config.fromfile(TINY_LR)
-    hr = model_complexity(cfg, shape=(64, 64))
-    lr = model_complexity(cfg, shape=(32, 32))
+    # the x0.5 LR-only model counts at its LR view of the image
+    hr = model_complexity(cfg, shape=(128, 128))
+    lr = model_complexity(cfg, shape=(64, 64))
+    assert hr['input_shape'] == (3, 64, 64)
+    assert lr['input_shape'] == (3, 32, 32)
     assert hr['params'] == lr['params']
     assert hr['flops'] / lr['flops'] == pytest.approx(4.0, rel=0.1)
 

@@ -7,18 +7,19 @@ Usage::
         [--cfg-options key=value ...]
 
 For each scale s the student sees the test images downscaled by s (the
-LR op, area averaging) and is scored against the HR masks, exactly as
-``tools/test.py`` scores it at its own scale:
-
-* distiller config (``rkd_mm.ResolutionAwareDistiller``): sets
-  ``model.test_scale_factor = s``. Only the student is scored, so the
-  teacher is neither loaded nor run (its HR score does not change with s;
-  ``tools/test.py`` reports it);
-* plain LR config: sets ``scale_factor = s`` of the ``rkd_mm.LRDownsample``
-  step in the test pipeline.
+LR op, area averaging) and is scored against the HR labels, exactly as
+``tools/test.py`` scores it at its own scale: the sweep sets the
+``test_scale_factor`` of the student's LR data preprocessor (the one home
+of the scale, :mod:`rkd_mm.utils.lr_scale`), for an LR-only config and a
+distiller alike (a multi-resolution student is scored at each scale it
+trained on, and between). Of a distiller only the student is scored, so
+the teacher is neither loaded nor run (its HR score does not change with s;
+``tools/test.py`` reports it). Segmentation and classification configs
+alike: the columns are the config's metrics (mIoU and per-class IoU;
+accuracy, macro-F1, ...).
 
 One MMEngine ``Runner.test()`` per scale (logs in ``WORK_DIR/x<s>/``).
-Prints scale / input size / mIoU / per-class IoU and writes them as CSV.
+Prints scale / input size / metrics and writes them as CSV.
 
 The checkpoint is read safely and loaded strictly, as by ``tools/test.py``
 (a distiller checkpoint under a plain LR config: its student).
@@ -32,15 +33,15 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import rkd_mm  # noqa: F401  (environment shims before mmengine runs)
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from rkd_mm.datasets.transforms import check_scale_factor, lr_size
 from rkd_mm.engine.hooks import register_strict_load_hook
 from rkd_mm.utils.checkpoint import CheckpointError, check_checkpoint_file
 from rkd_mm.utils.complexity import is_distiller, test_input_shape
+from rkd_mm.utils.lr_scale import model_input_scale, set_test_lr_scale
 
-LR_STEP = ('rkd_mm.LRDownsample', 'LRDownsample')
 _RUN_IDS = itertools.count()  # one name per runner of this process
 
 
@@ -64,44 +65,26 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def lr_steps(cfg: Config) -> List[ConfigDict]:
-    """The ``LRDownsample`` steps of the test pipeline (editable)."""
-    pipeline = cfg.test_dataloader.dataset.get('pipeline') or []
-    return [step for step in pipeline if step.get('type') in LR_STEP]
-
-
 def config_at_scale(cfg: Config, scale: float) -> Config:
     """A copy of ``cfg`` whose test run feeds the student at ``scale``.
 
     Raises:
-        ValueError: If ``cfg`` is neither a distiller config nor has exactly
-            one ``LRDownsample`` step in its test pipeline.
+        ValueError: If ``cfg``'s model sees the HR image (no LR scale).
     """
     scale = check_scale_factor(scale, 'scale')
     cfg = copy.deepcopy(cfg)
+    set_test_lr_scale(cfg, scale)
     if is_distiller(cfg):
-        cfg.model.test_scale_factor = scale
         # the teacher is not scored here: no teacher_ckpt needed, and the
         # plain loop skips the teacher's HR pass of DistillTestLoop
         cfg.model.teacher_ckpt = None
         cfg.test_cfg = dict(type='TestLoop')
-        return cfg
-    steps = lr_steps(cfg)
-    if len(steps) != 1:
-        raise ValueError(
-            f'{cfg.filename}: found {len(steps)} rkd_mm.LRDownsample steps in '
-            'test_dataloader.dataset.pipeline and the model is not a '
-            'distiller, so there is no one LR scale to change. Pass a '
-            'distiller config (model.test_scale_factor) or an LR-only config '
-            "whose test pipeline has one dict(type='rkd_mm.LRDownsample').")
-    steps[0]['scale_factor'] = scale
     return cfg
 
 
 def input_size(cfg: Config, scale: float) -> Sequence[int]:
     """``(H, W)`` the student sees at ``scale`` (for the table)."""
-    shape = test_input_shape(cfg)[1:]
-    return lr_size(shape, scale) if is_distiller(cfg) else shape
+    return lr_size(test_input_shape(cfg)[1:], model_input_scale(cfg))
 
 
 def score(cfg: Config, checkpoint: str, scale: float, work_dir: str
@@ -137,8 +120,7 @@ def sweep(cfg: Config, checkpoint: str, scales: Sequence[float],
     check_checkpoint_file(checkpoint)
     for s in scales:
         check_scale_factor(s, 'scale')
-    if not is_distiller(cfg):
-        config_at_scale(cfg, scales[0])  # fail before any run
+    config_at_scale(cfg, scales[0])  # fail before any run
     return [score(cfg, checkpoint, s, work_dir) for s in scales]
 
 

@@ -39,8 +39,7 @@ from rkd_mm.datasets.transforms import downsample_image
 from rkd_mm.registry import DATASETS
 from rkd_mm.utils.complexity import is_distiller
 from rkd_mm.utils.latency import build_eval_model
-
-LR_STEP = ('rkd_mm.LRDownsample', 'LRDownsample')
+from rkd_mm.utils.lr_scale import lr_scales
 IGNORE_INDEX = 255
 IGNORE_COLOUR = (128, 128, 128)
 DPI = 128  # a power of two: figure sizes in inches are exact in binary
@@ -82,14 +81,9 @@ class Entry:
         loader = cfg[f'{split}_dataloader']
         self.dataset = DATASETS.build(loader.dataset)
         # the LR/HR ratio the model sees (None: its input is the HR image)
-        self.scale: Optional[float] = None
-        if role == 'rkd':
-            self.scale = self.model.test_scale_factor
-        else:
-            steps = [t for t in loader.dataset.get('pipeline', [])
-                     if t.get('type') in LR_STEP]
-            if steps:
-                self.scale = float(steps[0].get('scale_factor', 0.5))
+        test_scale = lr_scales(cfg).test
+        self.scale: Optional[float] = None if test_scale == 1.0 \
+            else test_scale
 
     @torch.no_grad()
     def predict(self, idx: int) -> Tuple[dict, np.ndarray]:

@@ -11,9 +11,9 @@ model = dict(
                  'defect_seg_r18_lr.py'),
     teacher_config='{{fileDirname}}/../../baselines/defect_seg_r18_lr.py',
     teacher_ckpt='work_dirs/defect_seg_r18_lr/best_mIoU_iter_*.pth',
-    # the assistant's feat grid is 16x16 at the x0.5 view: the connector's
-    # scale='auto' becomes 2 (8x8 -> 16x16), the discriminator follows
-    teacher_scale_factor=0.5,
+    # the assistant sees the x0.5 view (its config's LR data preprocessor);
+    # its feat grid is 16x16 there: the connector's scale='auto' becomes 2
+    # (8x8 -> 16x16), the discriminator follows
     discriminator=dict(grid_size=16),
     # R = 0.1 with the assistant as teacher (the x0.5 LR-only student of
     # seed 0, 2,000 iterations, one thread; seed 0, 8 batches):

@@ -1,5 +1,4 @@
 """ResolutionAwareDistiller: HR teacher -> LR student, adversarial + CRKD."""
-import copy
 import glob
 import logging
 import os.path as osp
@@ -13,19 +12,21 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.runner.checkpoint import load_state_dict
 from torch import nn
 
-from rkd_mm.datasets.transforms import check_scale_factor, downsample_tensor
+from rkd_mm.datasets.transforms import check_scale_factor
 from rkd_mm.registry import MODELS
 from rkd_mm.utils.checkpoint import (fit_state_dict, read_checkpoint,
                                      state_dict_of)
 # it lived here before rkd_mm.utils.checkpoint: the old import path works
 from rkd_mm.utils.checkpoint import split_student_state  # noqa: F401
 from ..connectors import ConnectorDict
+from ..data_preprocessors import (LRClsDataPreProcessor, LRSegDataPreProcessor,
+                                  LRViewMixin, hr_copy, lr_preprocessor)
 from ..task_adapters import build_task_adapter
+from .distill_wiring import DistillWiring
 from .feature_recorder import FeatureRecorder
 from .teacher_cache import TeacherOutputCache
 
-LR_SUFFIX = '@lr'  # teacher tap on the LR image upsampled back to HR
-GT = 'gt'  # loss input: the HR label maps of the batch (N, H, W)
+LR_SUFFIX = '@lr'  # teacher records on the LR view upsampled back to HR
 
 
 @MODELS.register_module()
@@ -33,10 +34,12 @@ class ResolutionAwareDistiller(BaseModel):
     """Distil an HR teacher into an LR student (Resolution-aware KD).
 
     Each training step takes one augmented HR batch. The frozen teacher sees
-    it at HR; the student sees the LR view of the *same* batch, made by
-    :func:`~rkd_mm.datasets.transforms.downsample_tensor` (the LR test
-    pipeline's op, pixel-aligned), and learns its task from the HR ground
-    truth (mmseg resizes its logits to the label size). On top:
+    it at HR; the student sees the LR view of the *same* batch, made by its
+    own LR data preprocessor (:class:`~rkd_mm.models.LRSegDataPreProcessor`
+    / :class:`~rkd_mm.models.LRClsDataPreProcessor`, the one home of the LR
+    scale: the student config is the LR-only config, so distilled and
+    LR-only students see the same pixels), and learns its task from the HR
+    ground truth (mmseg resizes its logits to the label size). On top:
 
     * distillation losses (``distill_losses``, e.g. the CRKD terms
       ``loss_kd`` + ``loss_pair`` + ``loss_mmd``) between recorded student and
@@ -63,10 +66,17 @@ class ResolutionAwareDistiller(BaseModel):
 
     Args:
         student: Student model config (an mmseg segmentor or an mmpretrain
-            classifier), or
-            ``dict(cfg_path=CONFIG, **overrides)`` to take ``model`` from
-            another config file (as mmrazor's ``cfg_path``).
-        teacher: Teacher model config, or ``dict(cfg_path=CONFIG)``.
+            classifier whose ``data_preprocessor`` is an LR one, which sets
+            the scale), or ``dict(cfg_path=CONFIG, **overrides)`` to take
+            ``model`` from another config file (as mmrazor's
+            ``cfg_path``), usually the LR-only config of the scale.
+        teacher: Teacher model config, or ``dict(cfg_path=CONFIG)``. A
+            teacher with an LR data preprocessor (a trained x0.5 student
+            teaching a x0.25 one: a *teacher assistant*, Mirzadeh et al.,
+            AAAI 2020) sees the LR view of each batch at its own
+            ``test_scale_factor``, made with the same op; ``@lr`` taps then
+            come from the student's view upsampled to the teacher's input
+            size.
         teacher_ckpt: Trained teacher checkpoint; a glob pattern (e.g.
             ``work_dirs/t/best_mIoU_iter_*.pth``) takes the newest match. It
             is loaded at build time; a missing file or a mismatch stops with
@@ -75,49 +85,55 @@ class ResolutionAwareDistiller(BaseModel):
         teacher_config: The teacher's config path, named in error messages
             (how to train the teacher); defaults to the teacher's
             ``cfg_path``.
-        scale_factor: LR/HR ratio, or a list to draw one per iteration (one
-            student for several resolutions).
-        test_scale_factor: Ratio for validation/testing; defaults to
-            ``scale_factor`` (required when that is a list).
-        teacher_scale_factor: The teacher's own input ratio; ``None`` (the
-            default) gives it the HR batch. Set it for a *teacher
-            assistant* (Mirzadeh et al., AAAI 2020): e.g. a trained x0.5
-            student (its config as ``teacher``, its checkpoint as
-            ``teacher_ckpt``) teaching a x0.25 student sees the x0.5 view
-            of each batch, made with the same LR op. ``@lr`` taps then come
-            from the student's view upsampled to the teacher's input size.
-        lr_resize: The LR op; only ``'area'``.
+        scale_factor: Deprecated (configs written before 2026-12-02): the
+            scale lives in the student's data preprocessor. Accepted when it
+            agrees with that, or when the student's preprocessor is not an
+            LR one (it then becomes one at this scale); refused otherwise.
+        test_scale_factor: Deprecated, as ``scale_factor``.
+        teacher_scale_factor: Deprecated: the teacher's own LR
+            preprocessor sets it; as ``scale_factor``.
+        lr_resize: Deprecated; only ``'area'`` exists.
         student_taps: ``{name: tap}`` recorded on the student (see
             :class:`FeatureRecorder`).
         teacher_taps: ``{name: tap}`` recorded on the teacher.
-        connectors: ``{student tap: connector config}``. A connector's
+        connectors: ``{name: connector config}``; a student loss input
+            names the one it goes through (``connector='<name>'``). A
+            connector's
             ``scale='auto'`` (e.g. ``rkd_mm.UpsampleConnector``) becomes the
             teacher's input size over the student's (2 at x0.5, 4 at x0.25
             with an HR teacher), the factor between their tap grids when
             both taps have the same stride; so a config at another LR scale
-            changes only ``scale_factor``.
+            changes only the student's scale.
         distill_losses: ``{name: loss config}``; logged as
             ``distill.<name>``. A loss set to ``None`` is switched off (its
             ``loss_inputs`` entry is then ignored).
-        loss_inputs: ``{name: {argument: tap}}`` for each distill loss, e.g.
-            ``dict(preds_S='logits', preds_T='logits')``. A teacher tap with
-            the suffix ``@lr`` is recorded from an extra teacher forward on
-            the LR view upsampled to HR (for ``ResolutionAwareKDLoss``'s
-            ``preds_T_lr``); ``'gt'`` passes the batch's HR label maps; an
-            argument set to ``None`` is not passed.
+        loss_inputs: ``{name: {argument: input}}`` for each distill loss,
+            each input with an explicit side, e.g. ``preds_S=dict(
+            from_student=True, tap='logits')``, ``preds_T=dict(
+            from_student=False, tap='logits')``; a teacher input with
+            ``view='lr'`` is recorded from an extra teacher forward on the
+            student's LR view upsampled to the teacher's input size (for
+            ``ResolutionAwareKDLoss``'s ``preds_T_lr``); ``'gt'`` passes the
+            batch's ground truth (the task adapter's labels); an argument set
+            to ``None`` is not passed. Checked at build time against the
+            taps, the connectors and each loss's ``forward`` signature
+            (:class:`~rkd_mm.models.algorithms.distill_wiring.
+            DistillWiring`, which also reads the older bare-string form).
         discriminator: Discriminator config, or None for no adversarial
             training.
         adv_loss: ``AdversarialLoss`` config; its ``loss_weight`` weighs the
             student's adversarial term (``distill.loss_adv``).
         disc_tap: Tap name (on both models) the discriminator judges.
+        disc_connector: Connector the student's disc input goes through.
         disc_steps: Discriminator updates per student update (the student
             is updated every ``disc_steps`` iterations, as mmagic).
         gen_steps: Student updates per iteration in which it trains.
         distill_warmup_iters: Distillation and adversarial weights rise
             linearly from 0 over this many iterations (0: off).
         data_preprocessor: The HR data preprocessor; defaults to the
-            teacher's. Without a ``type`` (mmpretrain's top-level
+            teacher's (at HR). Without a ``type`` (mmpretrain's top-level
             ``data_preprocessor`` convention) it is of the teacher's type.
+            It must normalise as the student's does (checked).
         teacher_cache: Keyword arguments of :class:`TeacherOutputCache`
             (e.g. ``dict(cache_dir='work_dirs/teacher_cache')``) to reuse
             the teacher's taps for recurring inputs instead of running it;
@@ -136,10 +152,10 @@ class ResolutionAwareDistiller(BaseModel):
                  teacher: dict,
                  teacher_ckpt: Optional[str] = None,
                  teacher_config: Optional[str] = None,
-                 scale_factor: Union[float, Sequence[float]] = 0.5,
+                 scale_factor: Union[float, Sequence[float], None] = None,
                  test_scale_factor: Optional[float] = None,
                  teacher_scale_factor: Optional[float] = None,
-                 lr_resize: str = 'area',
+                 lr_resize: Optional[str] = None,
                  student_taps: Optional[Dict[str, object]] = None,
                  teacher_taps: Optional[Dict[str, object]] = None,
                  connectors: Optional[Dict[str, dict]] = None,
@@ -148,6 +164,7 @@ class ResolutionAwareDistiller(BaseModel):
                  discriminator: Optional[dict] = None,
                  adv_loss: Optional[dict] = None,
                  disc_tap: str = 'feat',
+                 disc_connector: Optional[str] = None,
                  disc_steps: int = 1,
                  gen_steps: int = 1,
                  distill_warmup_iters: int = 0,
@@ -164,16 +181,6 @@ class ResolutionAwareDistiller(BaseModel):
             init_cfg=init_cfg)
         self.student = MODELS.build(student)
         self.teacher = MODELS.build(teacher)
-        if data_preprocessor is None:
-            # the HR batch is the teacher's: its own preprocessor
-            self.data_preprocessor = copy.deepcopy(
-                self.teacher.data_preprocessor)
-        elif not typed:
-            # mmpretrain's convention (a top-level data_preprocessor
-            # without a type, which the Runner hands to the model): the
-            # type the model class picks, here the teacher's
-            self.data_preprocessor = type(self.teacher.data_preprocessor)(
-                **data_preprocessor)
         self.task = build_task_adapter(task_adapter, self.student)
         if not self.task.accepts(self.teacher):
             raise TypeError(
@@ -181,30 +188,39 @@ class ResolutionAwareDistiller(BaseModel):
                 f'of the student\'s task ({type(self.task).__name__}: '
                 f'{self.task.default_scope}); distil between models of one '
                 'task library.')
+        if lr_resize not in (None, 'area'):
+            raise ValueError(f"lr_resize={lr_resize!r}: only 'area' exists.")
+        _adopt_legacy_scale(self.student, student, 'student', scale_factor,
+                            test_scale_factor)
+        _adopt_legacy_scale(self.teacher, teacher, 'teacher',
+                            teacher_scale_factor, None)
+        if lr_preprocessor(self.student) is None:
+            raise TypeError(
+                f'The student ({type(self.student).__name__}) has no LR data '
+                'preprocessor, so it would see the HR batch. Give it one '
+                "(data_preprocessor=dict(type='rkd_mm.LRSegDataPreProcessor'"
+                ", scale_factor=0.5), or LRClsDataPreProcessor for a "
+                'classifier), or take the student from an LR-only config '
+                "(student=dict(cfg_path='configs/baselines/...')).")
+        if data_preprocessor is None:
+            # the HR batch is the teacher's: its own preprocessor at HR
+            self.data_preprocessor = hr_copy(self.teacher.data_preprocessor)
+        elif not typed:
+            # mmpretrain's convention (a top-level data_preprocessor
+            # without a type, which the Runner hands to the model): the
+            # type the model class picks, here the teacher's
+            self.data_preprocessor = hr_copy(
+                type(self.teacher.data_preprocessor)(**data_preprocessor))
+        _check_same_normalisation(self.data_preprocessor,
+                                  self.student.data_preprocessor, 'student')
+        _check_same_normalisation(self.data_preprocessor,
+                                  self.teacher.data_preprocessor, 'teacher')
         self._teacher_cfg = teacher  # part of the cache's namespace
         self.teacher_config = teacher_config or teacher_path
         self.teacher_ckpt = resolve_checkpoint(teacher_ckpt)
         self._freeze_teacher()
         if self.teacher_ckpt is not None:
             self.load_teacher(self.teacher_ckpt)
-
-        self.scale_factors = self._check_scales(scale_factor)
-        if test_scale_factor is None:
-            if len(self.scale_factors) > 1:
-                raise ValueError(
-                    f'scale_factor={list(scale_factor)} draws a ratio per '
-                    'iteration: set test_scale_factor to the ratio that '
-                    'validation and testing should use.')
-            test_scale_factor = self.scale_factors[0]
-        self.test_scale_factor = check_scale_factor(
-            test_scale_factor, 'test_scale_factor')
-        self.teacher_scale_factor = None if teacher_scale_factor is None \
-            else check_scale_factor(teacher_scale_factor,
-                                    'teacher_scale_factor')
-        if lr_resize != 'area':
-            raise ValueError(f"lr_resize={lr_resize!r}: only 'area' (the LR "
-                             'pipeline op, rkd_mm.LRDownsample) exists.')
-        self.lr_resize = lr_resize
 
         self.student_taps = dict(student_taps or {})
         self.teacher_taps = dict(teacher_taps or {})
@@ -215,12 +231,11 @@ class ResolutionAwareDistiller(BaseModel):
                    if cfg is not None}
         self.distill_losses = nn.ModuleDict(
             {name: MODELS.build(cfg) for name, cfg in enabled.items()})
-        # an argument set to None is not passed (e.g. preds_T_lr=None with
-        # detail_weight=0 saves the teacher's forward on the LR view)
-        self.loss_inputs = {
-            k: {arg: tap for arg, tap in v.items() if tap is not None}
-            for k, v in (loss_inputs or {}).items()
-            if k in enabled or k not in (distill_losses or {})}
+        # inputs of switched-off losses are dropped; an argument set to
+        # None is not passed (e.g. preds_T_lr=None with detail_weight=0
+        # saves the teacher's forward on the LR view)
+        loss_inputs = {k: v for k, v in (loss_inputs or {}).items()
+                       if k in enabled or k not in (distill_losses or {})}
         self.discriminator = MODELS.build(discriminator) \
             if discriminator is not None else None
         self.adv_loss = MODELS.build(
@@ -231,7 +246,10 @@ class ResolutionAwareDistiller(BaseModel):
             raise ValueError('disc_steps and gen_steps must be >= 1.')
         self.disc_steps, self.gen_steps = int(disc_steps), int(gen_steps)
         self.distill_warmup_iters = int(distill_warmup_iters)
-        self._validate_wiring()
+        self.wiring = DistillWiring(
+            self.student_taps, self.teacher_taps, self.connectors,
+            self.distill_losses, loss_inputs,
+            disc_tap if discriminator is not None else None, disc_connector)
         self.student_recorder = FeatureRecorder(self.student,
                                                 self.student_taps, 'student')
         self.teacher_recorder = FeatureRecorder(self.teacher,
@@ -246,13 +264,27 @@ class ResolutionAwareDistiller(BaseModel):
     # ------------------------------------------------------------------
     # construction helpers
     # ------------------------------------------------------------------
-    @staticmethod
-    def _check_scales(scale_factor) -> List[float]:
-        scales = list(scale_factor) if isinstance(
-            scale_factor, (list, tuple)) else [scale_factor]
-        if not scales:
-            raise ValueError('scale_factor must not be an empty list.')
-        return [check_scale_factor(s, 'scale_factor') for s in scales]
+    @property
+    def lr_preprocessor(self) -> LRViewMixin:
+        """The student's data preprocessor: the home of the LR scale."""
+        # unwrapped: MMSeparateDistributedDataParallel wraps the student
+        return _unwrap(self.student).data_preprocessor
+
+    @property
+    def scale_factors(self) -> List[float]:
+        """The student's training ratio(s)."""
+        return self.lr_preprocessor.scale_factors
+
+    @property
+    def test_scale_factor(self) -> float:
+        """The student's ratio in validation and testing."""
+        return self.lr_preprocessor.test_scale_factor
+
+    @property
+    def teacher_scale_factor(self) -> Optional[float]:
+        """The teacher's input ratio, ``None`` for an HR teacher."""
+        pre = lr_preprocessor(_unwrap(self.teacher))
+        return None if pre is None else pre.test_scale_factor
 
     def _resolve_auto_scales(self, connectors: Optional[Dict[str, dict]]
                              ) -> Optional[Dict[str, dict]]:
@@ -281,44 +313,6 @@ class ResolutionAwareDistiller(BaseModel):
                 cfg['scale'] = int(round(ratio))
             out[name] = cfg
         return out
-
-    def _validate_wiring(self) -> None:
-        """Every loss input, connector and the disc tap names a real tap."""
-        for name in self.distill_losses:
-            if name not in self.loss_inputs:
-                raise KeyError(
-                    f'distill loss {name!r} has no entry in loss_inputs; add '
-                    f"loss_inputs=dict({name}=dict(preds_S='<student tap>', "
-                    "preds_T='<teacher tap>')).")
-        for name, args in self.loss_inputs.items():
-            if name not in self.distill_losses:
-                raise KeyError(f'loss_inputs names {name!r}, which is not '
-                               'in distill_losses '
-                               f'{list(self.distill_losses)}.')
-            for arg, tap in args.items():
-                if tap == GT:
-                    continue
-                side = 'student' if arg.endswith('_S') else 'teacher'
-                taps = self.student_taps if side == 'student' else \
-                    self.teacher_taps
-                base = tap[:-len(LR_SUFFIX)] if tap.endswith(LR_SUFFIX) \
-                    else tap
-                if base not in taps:
-                    raise KeyError(
-                        f'loss_inputs.{name}.{arg}={tap!r}: no {side} tap '
-                        f'{base!r}; {side}_taps has {sorted(taps)}.')
-        for name in self.connectors:
-            if name not in self.student_taps:
-                raise KeyError(f'connector {name!r} names no student tap; '
-                               'student_taps has '
-                               f'{sorted(self.student_taps)}.')
-        if self.discriminator is not None:
-            for side, taps in (('student', self.student_taps),
-                               ('teacher', self.teacher_taps)):
-                if self.disc_tap not in taps:
-                    raise KeyError(
-                        f'disc_tap={self.disc_tap!r} is not a {side} tap '
-                        f'({sorted(taps)}).')
 
     def _freeze_teacher(self) -> None:
         self.teacher.eval()
@@ -363,33 +357,26 @@ class ResolutionAwareDistiller(BaseModel):
     # views and forwards
     # ------------------------------------------------------------------
     def lr_view(self, inputs: torch.Tensor, scale: float) -> torch.Tensor:
-        """The LR view of a normalised HR batch (the LR pipeline's op)."""
-        pre = self.data_preprocessor
-        return downsample_tensor(inputs, scale, pre.mean, pre.std)
+        """The LR view of a normalised HR batch (the student's op)."""
+        return self.lr_preprocessor.lr_view(inputs, scale)
 
     def draw_scale(self) -> float:
         """This iteration's ratio, drawn with torch's generator (seeded by
         the runner, saved in checkpoints by RNGStateHook)."""
-        if len(self.scale_factors) == 1:
-            return self.scale_factors[0]
-        idx = int(torch.randint(len(self.scale_factors), (1, )).item())
-        return self.scale_factors[idx]
+        return self.lr_preprocessor.draw_scale()
 
     def _needs_teacher_lr(self) -> bool:
         return bool(self._teacher_lr_taps())
 
     def _teacher_lr_taps(self) -> List[str]:
-        """Teacher taps that some loss takes from the LR view (``@lr``)."""
-        return sorted({
-            tap[:-len(LR_SUFFIX)] for args in self.loss_inputs.values()
-            for tap in args.values() if tap.endswith(LR_SUFFIX)})
+        """Teacher taps that some loss takes on the LR view."""
+        return self.wiring.teacher_lr_taps()
 
     def teacher_view(self, hr: torch.Tensor) -> torch.Tensor:
         """The teacher's input: the HR batch, or its LR view at
-        ``teacher_scale_factor`` (a teacher assistant)."""
-        if self.teacher_scale_factor is None:
-            return hr
-        return self.lr_view(hr, self.teacher_scale_factor)
+        the teacher's own LR scale (a teacher assistant)."""
+        pre = lr_preprocessor(_unwrap(self.teacher))
+        return hr if pre is None else pre.lr_view(hr, pre.test_scale_factor)
 
     def _run_teacher(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         self.teacher_recorder.clear()
@@ -473,8 +460,9 @@ class ResolutionAwareDistiller(BaseModel):
                   logger='current', level=logging.WARNING)
 
     def student_records(self) -> Dict[str, torch.Tensor]:
-        """The student's taps after its connectors (one connector call)."""
-        return self.connectors(dict(self.student_recorder.records))
+        """The student's taps, and those its loss inputs take through a
+        connector (one connector call)."""
+        return self.wiring.student_tensors(dict(self.student_recorder.records))
 
     def warmup_factor(self) -> float:
         """Linear warm-up of the distillation and adversarial weights."""
@@ -487,19 +475,10 @@ class ResolutionAwareDistiller(BaseModel):
                           teacher_out: Dict[str, torch.Tensor],
                           data_samples=None) -> Dict[str, torch.Tensor]:
         """``distill.<name>`` losses between student and teacher taps."""
-        factor = self.warmup_factor()
-        losses = {}
-        sources = dict(teacher_out)
-        if data_samples is not None and any(
-                GT in args.values() for args in self.loss_inputs.values()):
-            sources[GT] = self.task.labels(data_samples)
-        for name, loss in self.distill_losses.items():
-            kwargs = {
-                arg: student_out[tap] if arg.endswith('_S') else sources[tap]
-                for arg, tap in self.loss_inputs[name].items()
-            }
-            losses[f'distill.{name}'] = factor * loss(**kwargs)
-        return losses
+        labels = self.task.labels(data_samples) \
+            if data_samples is not None and self.wiring.needs_labels else None
+        return self.wiring.loss_dict(student_out, teacher_out, labels,
+                                     self.warmup_factor())
 
     # ------------------------------------------------------------------
     # training (mmagic BaseGAN pattern)
@@ -543,11 +522,10 @@ class ResolutionAwareDistiller(BaseModel):
                 task_losses = self.task.loss(self.student, lr, samples)
                 student_out = self.student_records()
             if self.discriminator is not None and step == 0:
+                fake, real = self.wiring.disc_inputs(student_out, teacher_out)
                 log_vars.update(
-                    self.train_discriminator(
-                        student_out[self.disc_tap].detach(),
-                        teacher_out[self.disc_tap],
-                        optim_wrapper['discriminator']))
+                    self.train_discriminator(fake.detach(), real,
+                                             optim_wrapper['discriminator']))
             if student_turn:
                 log_vars.update(
                     self.train_student(task_losses, student_out, teacher_out,
@@ -599,7 +577,8 @@ class ResolutionAwareDistiller(BaseModel):
         """The student's adversarial term (``distill.loss_adv``): the
         discriminator's judgement of the student tap, labelled real, at the
         warmed-up weight. The caller freezes the discriminator."""
-        pred = _unwrap(self.discriminator)(student_out[self.disc_tap])
+        pred = _unwrap(self.discriminator)(
+            student_out[self.wiring.disc[0].key])
         return self.warmup_factor() * self.adv_loss(pred, True,
                                                     is_disc=False)
 
@@ -672,3 +651,92 @@ def _drop_teacher_from_state_dict(module, state_dict, prefix, local_metadata):
 def _ignore_missing_teacher(module, incompatible_keys) -> None:
     missing = incompatible_keys.missing_keys
     missing[:] = [k for k in missing if not k.startswith('teacher.')]
+
+
+def _adopt_legacy_scale(model: nn.Module, cfg: dict, role: str,
+                        scale_factor, test_scale_factor) -> None:
+    """Honour a distiller-level scale of a config written before the LR
+    scale moved into the data preprocessor (``model.scale_factor``,
+    ``test_scale_factor``, ``teacher_scale_factor``).
+
+    The old configs took the student from an LR-only config whose pipeline
+    did the LR op (``rkd_mm.LRDownsample``), and inside the distiller the
+    pipeline was HR; so the model's plain preprocessor becomes the LR one of
+    its task at that scale, which gives the same pixels. Where the model
+    already has an LR preprocessor the two homes must agree.
+    """
+    if scale_factor is None and test_scale_factor is None:
+        return
+    field = 'scale_factor' if role == 'student' else 'teacher_scale_factor'
+    where = ('model.student.data_preprocessor' if role == 'student' else
+             'model.teacher.data_preprocessor')
+    pre = lr_preprocessor(model)
+    if pre is not None:
+        scales = scale_factor if isinstance(scale_factor, (list, tuple)) \
+            else [scale_factor if scale_factor is not None
+                  else pre.scale_factors[0]]
+        same = [check_scale_factor(s, field) for s in scales] == \
+            pre.scale_factors and (test_scale_factor is None or
+                                   check_scale_factor(test_scale_factor) ==
+                                   pre.test_scale_factor)
+        if not same:
+            raise ValueError(
+                f'The LR scale is set twice and the two disagree: model.'
+                f'{field}={scale_factor} (test_scale_factor='
+                f'{test_scale_factor}) but the {role}\'s data preprocessor '
+                f'has {pre.extra_repr()}. The scale lives in {where} only: '
+                f'delete model.{field} (and test_scale_factor) from the '
+                'config.')
+        print_log(
+            f'model.{field} is deprecated: the scale lives in {where} '
+            f'(which agrees); delete model.{field} from the config.',
+            logger='current', level=logging.WARNING)
+        return
+    host = model.data_preprocessor
+    from mmpretrain.models.utils.data_preprocessor import \
+        ClsDataPreprocessor
+    from mmseg.models.data_preprocessor import SegDataPreProcessor
+    lr_cls = {SegDataPreProcessor: LRSegDataPreProcessor,
+              ClsDataPreprocessor: LRClsDataPreProcessor}.get(type(host))
+    if lr_cls is None:
+        raise TypeError(
+            f'model.{field} is set but the {role}\'s data preprocessor is a '
+            f'{type(host).__name__}, which has no LR version; the LR scale '
+            f'lives in an LR data preprocessor ({where}=dict(type='
+            "'rkd_mm.LRSegDataPreProcessor' or 'rkd_mm.LRClsDataPreProcessor'"
+            ', scale_factor=...)).')
+    args = {k: v for k, v in dict(cfg.get('data_preprocessor') or {}).items()
+            if k != 'type'}
+    model.data_preprocessor = lr_cls(
+        **args, scale_factor=scale_factor if scale_factor is not None else
+        test_scale_factor, test_scale_factor=test_scale_factor)
+    print_log(
+        f'model.{field}={scale_factor} is deprecated: the scale lives in '
+        f'{where} now ({lr_cls.__name__}); this config still works, with '
+        'the same pixels.', logger='current', level=logging.WARNING)
+
+
+def _normalisation(pre: nn.Module) -> tuple:
+    """What decides how a preprocessor maps grey levels to inputs."""
+    mean, std = getattr(pre, 'mean', None), getattr(pre, 'std', None)
+    flip = (getattr(pre, 'channel_conversion', None),
+            getattr(pre, 'to_rgb', None))
+    return (None if mean is None else mean.flatten().tolist(),
+            None if std is None else std.flatten().tolist(), flip)
+
+
+def _check_same_normalisation(hr_pre: nn.Module, pre: nn.Module,
+                              role: str) -> None:
+    """The LR view is made from the HR batch: the HR preprocessor and the
+    {role}'s must normalise alike."""
+    if _normalisation(hr_pre) != _normalisation(pre):
+        raise ValueError(
+            f'The {role}\'s data preprocessor normalises otherwise than the '
+            'distiller\'s HR one (mean/std/channel order '
+            f'{_normalisation(pre)} vs {_normalisation(hr_pre)}). The HR one '
+            'is model.data_preprocessor of the distiller config, or its '
+            'top-level data_preprocessor (which the Runner hands to the '
+            'model; mmpretrain configs inherit one from their dataset '
+            'base), else the teacher\'s. The LR view is made from the HR '
+            f'batch: give the distiller\'s HR preprocessor, the teacher and '
+            f'the {role} the same mean, std and channel order.')

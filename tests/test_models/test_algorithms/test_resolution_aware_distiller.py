@@ -31,10 +31,20 @@ def teacher_ckpt(tiny_teacher_ckpt):
     return tiny_teacher_ckpt
 
 
-def build(teacher_ckpt, **overrides):
+def build(teacher_ckpt, scale_factor=None, test_scale_factor=None,
+          teacher_scale_factor=None, **overrides):
+    """The tiny distiller; scales go where they live, the student's (and
+    the teacher's) LR data preprocessor."""
     cfg = Config.fromfile(TINY_RKD)
     cfg.model.teacher_ckpt = teacher_ckpt
     cfg.model.update(overrides)
+    if scale_factor is not None:
+        cfg.model.student.data_preprocessor = dict(
+            scale_factor=scale_factor, test_scale_factor=test_scale_factor)
+    if teacher_scale_factor is not None:
+        cfg.model.teacher.data_preprocessor = dict(
+            type='rkd_mm.LRSegDataPreProcessor',
+            scale_factor=teacher_scale_factor)
     return MODELS.build(cfg.model), cfg
 
 
@@ -172,6 +182,50 @@ def test_config_mistakes_are_named(teacher_ckpt):
         build(teacher_ckpt, scale_factor=[0.5, True], test_scale_factor=0.5)
 
 
+def test_the_scale_lives_in_the_student_preprocessor(teacher_ckpt):
+    """The distiller reads the student's LR data preprocessor (the LR-only
+    config's) and makes the student's view with it."""
+    model, _ = build(teacher_ckpt, scale_factor=0.25)
+    assert model.lr_preprocessor is model.student.data_preprocessor
+    assert model.scale_factors == [0.25] and model.test_scale_factor == 0.25
+    assert model.teacher_scale_factor is None
+    # the HR preprocessor is the teacher's, at HR
+    hr = model.data_preprocessor(seg_batch(n=1), False)['inputs']
+    assert hr.shape[-2:] == (64, 64)
+    lr = model.student.data_preprocessor(seg_batch(n=1), False)['inputs']
+    assert torch.equal(lr, model.lr_view(hr, 0.25))
+
+
+def test_a_student_without_lr_preprocessor_is_refused(teacher_ckpt):
+    cfg = Config.fromfile(TINY_RKD)
+    cfg.model.teacher_ckpt = teacher_ckpt
+    cfg.model.student = dict(cfg_path=f'{CONFIGS}/tiny_fpn_r50_hr.py')
+    with pytest.raises(TypeError, match='no LR data preprocessor'):
+        MODELS.build(cfg.model)
+
+
+def test_legacy_distiller_scale_still_builds_and_agrees(teacher_ckpt):
+    """Configs written before the scale moved set model.scale_factor: an
+    HR student config becomes LR at that scale (same pixels); a scale that
+    agrees with the student's preprocessor is accepted; one that disagrees
+    is refused, naming where the scale lives."""
+    cfg = Config.fromfile(TINY_RKD)
+    cfg.model.teacher_ckpt = teacher_ckpt
+    cfg.model.scale_factor = 0.5
+    model = MODELS.build(cfg.model)  # agrees with tiny_fpn_r18_lr (x0.5)
+    assert model.scale_factors == [0.5]
+    cfg.model.scale_factor = 0.25
+    with pytest.raises(ValueError, match='set twice and the two disagree'):
+        MODELS.build(cfg.model)
+    # an HR student config + the old distiller-level scale
+    cfg.model.student = dict(cfg_path=f'{CONFIGS}/tiny_fpn_r50_hr.py')
+    legacy = MODELS.build(cfg.model).eval()
+    assert legacy.scale_factors == [0.25]
+    hr = legacy.data_preprocessor(seg_batch(n=1), False)['inputs']
+    assert legacy.student(legacy.lr_view(hr, 0.25), None,
+                          mode='tensor').shape[-2:] == (4, 4)
+
+
 def test_ablation_switches_a_loss_off(teacher_ckpt):
     cfg = Config.fromfile(TINY_RKD)
     cfg.model.teacher_ckpt = teacher_ckpt
@@ -237,7 +291,9 @@ def test_gated_kd_gets_the_batch_labels(teacher_ckpt):
     # assigned, not merged: only the gated KD term is left
     cfg.model.distill_losses = dict(loss_kd=kd)
     cfg.model.loss_inputs = dict(
-        loss_kd=dict(preds_S='logits', preds_T='logits', gt='gt'))
+        loss_kd=dict(preds_S=dict(from_student=True, tap='logits'),
+                     preds_T=dict(from_student=False, tap='logits'),
+                     gt='gt'))
     cfg.model.update(teacher_ckpt=teacher_ckpt, distill_warmup_iters=0)
     model = MODELS.build(cfg.model)
     assert set(model.distill_losses) == {'loss_kd'}
@@ -285,8 +341,7 @@ def test_an_input_set_to_none_skips_the_lr_teacher_forward(teacher_ckpt):
         'model.loss_inputs.loss_kd.preds_T_lr': None})
     model = MODELS.build(cfg.model)
     assert not model._needs_teacher_lr()
-    assert model.loss_inputs['loss_kd'] == dict(preds_S='logits',
-                                                preds_T='logits')
+    assert set(model.wiring.inputs['loss_kd']) == {'preds_S', 'preds_T'}
     model.train()
     log_vars = model.train_step(seg_batch(), optim(model, cfg))
     assert torch.isfinite(torch.as_tensor(log_vars['distill.loss_kd']))
@@ -329,16 +384,18 @@ def test_training_mode_feature_tap_has_no_dropout(teacher_ckpt):
 
 
 def test_teacher_assistant_sees_its_own_lr_view(teacher_ckpt, tmp_path):
-    """teacher_scale_factor: a trained x0.5 student (read from its
-    distiller checkpoint) teaches a x0.25 student and sees the x0.5 view
-    of each batch, made with the LR op; its @lr taps come from the
-    student's view upsampled to the assistant's input size."""
+    """A trained x0.5 student (its LR-only config, whose LR preprocessor
+    sets its scale; weights read from its distiller checkpoint) teaches a
+    x0.25 student and sees the x0.5 view of each batch, made with the LR
+    op; its @lr taps come from the student's view upsampled to the
+    assistant's input size."""
     first, _ = build(teacher_ckpt)
     path = str(tmp_path / 'x0.5_distiller.pth')
     torch.save(dict(state_dict=first.state_dict()), path)
     ta, cfg = build(path, teacher=dict(cfg_path=f'{CONFIGS}/'
                                        'tiny_fpn_r18_lr.py'),
-                    teacher_scale_factor=0.5, scale_factor=0.25)
+                    scale_factor=0.25)
+    assert ta.teacher_scale_factor == 0.5
     own = ta.teacher.state_dict()
     assert all(torch.equal(v, own[k])
                for k, v in first.student.state_dict().items())
@@ -357,21 +414,24 @@ def test_teacher_assistant_sees_its_own_lr_view(teacher_ckpt, tmp_path):
     ta.train()
     log_vars = ta.train_step(seg_batch(size=64), optim(ta, cfg))
     assert torch.isfinite(torch.as_tensor(log_vars['distill.loss_kd']))
-    with pytest.raises(ValueError, match='teacher_scale_factor'):
+    with pytest.raises(ValueError, match='scale_factor=2.0 is out of range'):
         build(teacher_ckpt, teacher_scale_factor=2.0)
 
 
 def test_auto_connector_scale_is_the_input_size_ratio(teacher_ckpt):
-    conn = dict(feat=dict(type='rkd_mm.UpsampleConnector', in_channels=16,
-                          out_channels=16, scale='auto'))
+    # the connector feeds the discriminator (every connector must feed
+    # some input)
+    conn = dict(connectors=dict(feat=dict(
+        type='rkd_mm.UpsampleConnector', in_channels=16, out_channels=16,
+        scale='auto')), disc_connector='feat')
     for scale, teacher_scale, expected in ((0.5, None, 2), (0.25, None, 4),
                                            (0.25, 0.5, 2)):
-        model, _ = build(teacher_ckpt, connectors=conn, scale_factor=scale,
-                         teacher_scale_factor=teacher_scale)
+        model, _ = build(teacher_ckpt, scale_factor=scale,
+                         teacher_scale_factor=teacher_scale, **conn)
         assert model.connectors['feat'].scale == expected
     with pytest.raises(ValueError, match='non-integer factor 1.5'):
-        build(teacher_ckpt, connectors=conn, scale_factor=0.5,
-              teacher_scale_factor=0.75)
+        build(teacher_ckpt, scale_factor=0.5, teacher_scale_factor=0.75,
+              **conn)
     with pytest.raises(ValueError, match='needs one scale_factor'):
-        build(teacher_ckpt, connectors=conn, scale_factor=[0.5, 0.25],
-              test_scale_factor=0.5)
+        build(teacher_ckpt, scale_factor=[0.5, 0.25], test_scale_factor=0.5,
+              **conn)

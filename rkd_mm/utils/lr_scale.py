@@ -1,0 +1,255 @@
+"""Read and set the LR scale of a config, for every tool.
+
+The scale lives in one place: the ``scale_factor`` / ``test_scale_factor``
+of an LR data preprocessor (:class:`~rkd_mm.models.LRSegDataPreProcessor`,
+:class:`~rkd_mm.models.LRClsDataPreProcessor`): ``model.data_preprocessor``
+of an LR-only config, the student's (``model.student``, usually an LR-only
+config by ``cfg_path``) of a distiller, and the teacher's for a teacher
+assistant. The FLOP counter, the latency benchmark, the ONNX exporter, the
+resolution sweep, the prediction viewer and the runner read it here, so
+none of them knows where a given kind of config keeps it.
+
+Configs written before 2026-12-02 kept it elsewhere (a distiller's
+``model.scale_factor``; an ``rkd_mm.LRDownsample`` step in an LR-only
+config's pipelines): they are still read, and set, where they keep it.
+"""
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
+
+from mmengine.config import Config, ConfigDict
+from rkd_mm.registry import MODELS, registered_class
+
+__all__ = [
+    'LRScales', 'lr_scales', 'set_lr_scale', 'set_test_lr_scale',
+    'model_input_scale', 'resolved_model_cfg', 'check_one_lr_home',
+    'is_lr_preprocessor', 'LR_PIPELINE_STEPS'
+]
+
+#: the pipeline op of configs written before the scale moved
+LR_PIPELINE_STEPS = ('rkd_mm.LRDownsample', 'LRDownsample')
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+class LRScales(NamedTuple):
+    """The LR scales of a config's trained model.
+
+    Attributes:
+        train: Training ratio(s): one, or several drawn per batch.
+        test: Ratio in validation, testing and deployment.
+        teacher: The teacher's input ratio (a distiller; 1.0 for an HR
+            teacher and for other configs).
+    """
+    train: Tuple[float, ...]
+    test: float
+    teacher: float = 1.0
+
+
+def _scope(cfg: Config) -> str:
+    return cfg.get('default_scope') or 'mmseg'
+
+
+def _model_class(model_type, scope: str):
+    return registered_class(MODELS, model_type, scope)
+
+
+def is_lr_preprocessor(dp_cfg, scope: str) -> bool:
+    """Whether a data preprocessor config makes an LR view (asks the
+    registry for its class)."""
+    from rkd_mm.models.data_preprocessors import LRViewMixin
+    if not dp_cfg:
+        return False
+    cls = _model_class(dp_cfg.get('type'), scope)
+    return isinstance(cls, type) and issubclass(cls, LRViewMixin)
+
+
+def _is_distiller(cfg: Config) -> bool:
+    from rkd_mm.utils.complexity import is_distiller
+    return is_distiller(cfg)
+
+
+def _scales_of(dp_cfg) -> Tuple[Tuple[float, ...], float]:
+    from rkd_mm.datasets.transforms import check_scale_factor
+    scale = dp_cfg.get('scale_factor', 0.5)
+    train = tuple(check_scale_factor(s) for s in (
+        scale if isinstance(scale, (list, tuple)) else [scale]))
+    test = dp_cfg.get('test_scale_factor')
+    if test is None:
+        if len(train) > 1:
+            raise ValueError(
+                f'data_preprocessor.scale_factor={list(train)} draws a ratio '
+                'per batch: set data_preprocessor.test_scale_factor.')
+        test = train[0]
+    return train, check_scale_factor(test)
+
+
+def _pipeline_steps(cfg: Config, loaders: Sequence[str] = LOADERS) -> List:
+    steps = []
+    for loader in loaders:
+        dataset = (cfg.get(loader) or {}).get('dataset') or {}
+        for step in dataset.get('pipeline') or []:
+            if step.get('type') in LR_PIPELINE_STEPS:
+                steps.append(step)
+    return steps
+
+
+def resolved_model_cfg(cfg: Config, role: str) -> ConfigDict:
+    """``model.student`` / ``model.teacher`` of a distiller config as the
+    distiller builds it (``cfg_path`` resolved, overrides merged, a legacy
+    ``model.scale_factor`` / ``teacher_scale_factor`` folded into its data
+    preprocessor)."""
+    from rkd_mm.models.algorithms.resolution_aware_distiller import \
+        resolve_model_cfg
+    model_cfg, _ = resolve_model_cfg(cfg.model[role], role)
+    model_cfg = ConfigDict(model_cfg)
+    legacy = cfg.model.get('scale_factor') if role == 'student' else \
+        cfg.model.get('teacher_scale_factor')
+    if legacy is not None:
+        dp = ConfigDict(model_cfg.get('data_preprocessor') or {})
+        if not is_lr_preprocessor(dp, _scope(cfg)):
+            dp.type = _lr_type_of(dp, model_cfg, _scope(cfg))
+            dp.scale_factor = legacy
+            dp.test_scale_factor = cfg.model.get('test_scale_factor') \
+                if role == 'student' else None
+            model_cfg.data_preprocessor = dp
+    return model_cfg
+
+
+def _lr_type_of(dp_cfg, model_cfg, scope: str) -> str:
+    """The LR preprocessor of a plain one's task (legacy configs only)."""
+    from mmpretrain.models.classifiers import BaseClassifier
+    from mmpretrain.models.utils.data_preprocessor import \
+        ClsDataPreprocessor
+    from mmseg.models.data_preprocessor import SegDataPreProcessor
+    from mmseg.models.segmentors import BaseSegmentor
+    cls = _model_class(dp_cfg.get('type'), scope)
+    if cls is None:  # untyped: the model class picks its default
+        cls = _model_class(model_cfg.get('type'), scope)
+    if isinstance(cls, type) and issubclass(
+            cls, (SegDataPreProcessor, BaseSegmentor)):
+        return 'rkd_mm.LRSegDataPreProcessor'
+    if isinstance(cls, type) and issubclass(
+            cls, (ClsDataPreprocessor, BaseClassifier)):
+        return 'rkd_mm.LRClsDataPreProcessor'
+    raise TypeError(
+        f'No LR data preprocessor for {cls}: set the student\'s '
+        "data_preprocessor to type='rkd_mm.LRSegDataPreProcessor' or "
+        "'rkd_mm.LRClsDataPreProcessor' with its scale_factor.")
+
+
+def lr_scales(cfg: Config) -> LRScales:
+    """The LR scales of the model ``cfg`` trains (the student of a
+    distiller; the model itself otherwise; ``(1.0,), 1.0`` for HR)."""
+    scope = _scope(cfg)
+    if _is_distiller(cfg):
+        student_dp = resolved_model_cfg(cfg, 'student').get(
+            'data_preprocessor')
+        train, test = _scales_of(student_dp) if is_lr_preprocessor(
+            student_dp, scope) else ((1.0, ), 1.0)
+        teacher_dp = resolved_model_cfg(cfg, 'teacher').get(
+            'data_preprocessor')
+        teacher = _scales_of(teacher_dp)[1] if is_lr_preprocessor(
+            teacher_dp, scope) else 1.0
+        return LRScales(train, test, teacher)
+    dp = cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor')
+    if is_lr_preprocessor(dp, scope):
+        return LRScales(*_scales_of(dp))
+    steps = _pipeline_steps(cfg, ('test_dataloader', ))
+    if steps:  # legacy: the test pipeline's LRDownsample
+        from rkd_mm.datasets.transforms import check_scale_factor
+        s = check_scale_factor(steps[-1].get('scale_factor', 0.5))
+        train = _pipeline_steps(cfg, ('train_dataloader', ))
+        return LRScales((check_scale_factor(
+            train[-1].get('scale_factor', 0.5)), ) if train else (s, ), s)
+    return LRScales((1.0, ), 1.0)
+
+
+def model_input_scale(cfg: Config) -> float:
+    """The ratio of the deployed network's input to the test pipeline's
+    image: the test scale for a config whose model makes its LR view (an
+    LR preprocessor, a distiller's student), 1 for an HR model and for a
+    legacy config whose pipeline already made it."""
+    if _is_distiller(cfg):
+        return lr_scales(cfg).test
+    dp = cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor')
+    return lr_scales(cfg).test if is_lr_preprocessor(dp, _scope(cfg)) \
+        else 1.0
+
+
+def _set(cfg: Config, scale: Union[float, Sequence[float]],
+         test: Optional[float], test_only: bool) -> None:
+    from rkd_mm.datasets.transforms import check_scale_factor
+    scope = _scope(cfg)
+    if isinstance(scale, (list, tuple)):
+        value = [check_scale_factor(s, 'scale') for s in scale]
+    else:
+        value = check_scale_factor(scale, 'scale')
+    new = {'test_scale_factor': test if not test_only else value}
+    if not test_only:
+        new['scale_factor'] = value
+    if _is_distiller(cfg):
+        if cfg.model.get('scale_factor') is not None:  # legacy config
+            cfg.model.update(new)
+            return
+        student = cfg.model.student
+        student.setdefault('data_preprocessor', ConfigDict())
+        student.data_preprocessor.update(new)
+        return
+    if cfg.model.get('data_preprocessor') is None and \
+            is_lr_preprocessor(cfg.get('data_preprocessor'), scope):
+        cfg.data_preprocessor.update(new)
+        return
+    if is_lr_preprocessor(cfg.model.get('data_preprocessor'), scope):
+        cfg.model.data_preprocessor.update(new)
+        return
+    loaders = ('val_dataloader', 'test_dataloader') if test_only \
+        else LOADERS
+    steps = _pipeline_steps(cfg, loaders)
+    if not steps:
+        raise ValueError(
+            f'{cfg.filename}: its model sees the HR image (no LR data '
+            'preprocessor), so it has no LR scale to set. Give the model '
+            "data_preprocessor=dict(type='rkd_mm.LRSegDataPreProcessor' (or "
+            "'rkd_mm.LRClsDataPreProcessor'), scale_factor=...), as the "
+            'LR-only configs under configs/baselines/ do.')
+    for step in steps:  # legacy: LRDownsample in the pipelines
+        step['scale_factor'] = value
+
+
+def set_lr_scale(cfg: Config, scale: Union[float, Sequence[float]],
+                 test_scale: Optional[float] = None) -> None:
+    """Set the training and test scale of ``cfg``'s LR model in place
+    (``test_scale`` defaults to ``scale``; required for a list)."""
+    _set(cfg, scale, test_scale, test_only=False)
+
+
+def set_test_lr_scale(cfg: Config, scale: float) -> None:
+    """Set only the scale at which ``cfg``'s model is validated and tested
+    (a resolution sweep of trained weights)."""
+    _set(cfg, scale, None, test_only=True)
+
+
+def check_one_lr_home(cfg: Config) -> None:
+    """Refuse a config that makes the LR view twice: an LR data
+    preprocessor (or a distiller, whose student makes it) together with an
+    ``rkd_mm.LRDownsample`` pipeline step.
+
+    Raises:
+        ValueError: Naming both places and the fix.
+    """
+    scope = _scope(cfg)
+    steps = _pipeline_steps(cfg)
+    if not steps:
+        return
+    if _is_distiller(cfg):
+        raise ValueError(
+            f'{cfg.filename}: a distiller\'s pipelines must stay HR (the '
+            'teacher sees them; the student makes its LR view in its data '
+            'preprocessor), but they hold rkd_mm.LRDownsample. Remove the '
+            'LRDownsample steps.')
+    dp = cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor')
+    if is_lr_preprocessor(dp, scope):
+        raise ValueError(
+            f'{cfg.filename}: the LR view would be made twice, by '
+            'rkd_mm.LRDownsample in the pipelines and by the LR data '
+            f'preprocessor ({dp.get("type")}). The scale lives in the '
+            'preprocessor now: remove the LRDownsample steps (a pipeline '
+            'stays HR).')
