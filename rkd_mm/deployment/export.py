@@ -179,6 +179,13 @@ def build_deployed_model(spec: DeploySpec,
     """
     from rkd_mm.registry import MODELS
     model = MODELS.build(spec.model_cfg)
+    from mmseg.models.segmentors import BaseSegmentor
+    if not isinstance(model, BaseSegmentor):
+        raise TypeError(
+            f'ONNX export handles mmseg segmentors only so far; this config '
+            f'deploys a {type(model).__name__}. A classifier\'s student '
+            'is scored with tools/test.py and timed with '
+            'tools/analysis_tools/benchmark.py (PyTorch backend).')
     if checkpoint is None:
         return model.eval(), 'random weights'
     # the project's loader: read safely, strictly fitted, a distiller's

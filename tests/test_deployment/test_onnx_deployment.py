@@ -300,3 +300,10 @@ def test_preprocess_from_metadata_gives_the_pipeline_inputs(
         got = preprocess_image(img, meta)
         assert got.shape == (1, 3, 32, 32)
         np.testing.assert_array_equal(got, expected.numpy())
+
+
+def test_a_classifier_is_refused_with_what_to_use_instead(tmp_path):
+    from conftest import TINY_CLS_LR
+    spec = deploy_spec(Config.fromfile(TINY_CLS_LR), (28, 28))
+    with pytest.raises(TypeError, match='segmentors only.*ImageClassifier'):
+        build_deployed_model(spec)

@@ -145,7 +145,8 @@ def export(args: argparse.Namespace, cfg: Config) -> dict:
     spec = deploy_spec(cfg, shape)
     try:
         model, loaded = build_deployed_model(spec, args.checkpoint)
-    except CheckpointError as err:  # missing, unreadable, unsafe, unfit
+    except (CheckpointError, TypeError) as err:
+        # checkpoint missing/unreadable/unsafe/unfit; a model it cannot export
         raise SystemExit(str(err)) from None
     print(f'loaded {loaded}')
     source = dict(config=args.config, checkpoint=args.checkpoint)
