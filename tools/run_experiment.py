@@ -146,6 +146,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'the others then read them from the teacher-output '
                         'cache)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument(
+        '--max-seeds', nargs='+', default=[], metavar='METHOD=N',
+        help='run METHOD with only the first N of --seeds (e.g. "kd=1": a '
+        'baseline reported as one seed, an indication; the table says n)')
     parser.add_argument('--work-dir', default='work_dirs/experiment')
     parser.add_argument('--iters', type=int,
                         help='student schedule length (default: CONFIG\'s)')
@@ -175,7 +179,24 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     check_args(args, parser)
     args.target_ratio = parse_target_ratios(args.target_ratio, args.methods,
                                             parser)
+    args.max_seeds = parse_max_seeds(args.max_seeds, args.methods, parser)
     return args
+
+
+def parse_max_seeds(values: List[str], methods: List[str],
+                    parser: argparse.ArgumentParser) -> Dict[str, int]:
+    """``--max-seeds`` as ``{method: N}`` (N >= 1, methods of the run)."""
+    out = {}
+    for value in values:
+        method, sep, n = value.partition('=')
+        if not sep or not n.isdigit() or int(n) < 1:
+            parser.error(f'--max-seeds {value!r}: write METHOD=N with N >= '
+                         '1, e.g. "kd=1".')
+        if method not in methods:
+            parser.error(f'--max-seeds {value!r}: {method!r} is not one of '
+                         f'--methods {methods}.')
+        out[method] = int(n)
+    return out
 
 
 def check_args(args: argparse.Namespace,
@@ -399,6 +420,9 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
     for scale in scales:
         for seed in args.seeds:
             for method in args.methods:
+                if args.seeds.index(seed) >= args.max_seeds.get(
+                        method, len(args.seeds)):
+                    continue
                 if method == 'lr_only':
                     run_cfg = Config.fromfile(cfg.model.student.cfg_path)
                     run_cfg.merge_from_dict(shared)
@@ -1063,9 +1087,12 @@ def cost_table(runs: List[Run], work_root: str, repeats: int) -> dict:
 
 
 # besides the primary metric (CONFIG's save_best), the summary metrics a
-# table shows when the runs report them, and the prefixes of per-class
-# columns (means over seeds): mmseg-style IoU, rkd_mm.ClassificationMetric
-EXTRA_METRICS = ('macro_f1', 'auroc')
+# table shows (and plots) when the runs report them: classification
+# (rkd_mm.ClassificationMetric, AUROC), re-ID (rkd_mm.ReIDMetric) and face
+# verification (rkd_mm.FaceVerificationMetric); and the prefixes of
+# per-class columns (means over seeds): mmseg-style IoU, per-class F1
+EXTRA_METRICS = ('accuracy', 'macro_f1', 'auroc', 'rank1', 'rank5', 'mAP',
+                 'verif_acc', 'tar_far_1e-3')
 PER_CLASS_PREFIXES = ('IoU.', 'f1.')
 
 
@@ -1074,8 +1101,10 @@ def per_class_keys(row: dict) -> List[str]:
             and not k.endswith('_std')]
 
 
-def extra_keys(row: dict) -> List[str]:
-    return [k for k in EXTRA_METRICS if k in row]
+def extra_keys(row: dict, metric: Optional[str] = None) -> List[str]:
+    """The :data:`EXTRA_METRICS` ``row`` holds, the primary ``metric``
+    (a column of its own) left out."""
+    return [k for k in EXTRA_METRICS if k in row and k != metric]
 
 
 def aggregate(runs: List[Run], costs: dict,
@@ -1106,7 +1135,8 @@ def aggregate(runs: List[Run], costs: dict,
     for (method, scale), results in groups.items():
         cost = costs.get(f'{method}@{scale:g}', {})
         first = results[0]['metrics']
-        metric_names = [metric, *extra_keys(first), *per_class_keys(first)]
+        metric_names = [metric, *extra_keys(first, metric),
+                        *per_class_keys(first)]
         row = dict(method=method, label=LABELS.get(method, method),
                    scale=scale, n=len(results), metric=metric,
                    seeds=[r['seed'] for r in results], **cost)
@@ -1191,7 +1221,7 @@ def table_lines(rows: List[dict]) -> List[str]:
     """The markdown table of results.md (also printed)."""
     metric = rows[0]['metric']
     classes = per_class_keys(rows[0])
-    extras = extra_keys(rows[0])
+    extras = extra_keys(rows[0], metric)
     header = ['method', 'scale', 'input', 'GFLOPs', 'params (M)',
               'CPU latency (ms)', f'val {metric} (mean ± sd)',
               f'test {metric} (mean ± sd)', 'n (seeds)',
@@ -1250,7 +1280,7 @@ def write_reports(rows: List[dict], work_root: str) -> List[str]:
     """results.csv, results.md and the plots; returns the written paths."""
     metric = rows[0]['metric']
     classes = per_class_keys(rows[0])
-    extras = extra_keys(rows[0])
+    extras = extra_keys(rows[0], metric)
     fields = [*CSV_FIELDS, *(f for k in extras for f in (k, k + '_std')),
               *classes, 'train_s']
     csv_path = osp.join(work_root, 'results.csv')
@@ -1263,7 +1293,10 @@ def write_reports(rows: List[dict], work_root: str) -> List[str]:
     threads = next((r['latency_threads'] for r in rows
                     if r.get('latency_threads')), '?')
     gradients = gradient_table_lines(rows, work_root)
-    plots = plot(rows, work_root)
+    # the primary metric and each summary metric the runs report (e.g.
+    # accuracy and macro-F1), each against compute and against scale
+    plots = [path for key in (metric, *extras)
+             for path in plot(rows, work_root, key)]
     md_path = osp.join(work_root, 'results.md')
     with open(md_path, 'w') as f:
         f.write('# Results (test split, best-on-val checkpoints)\n\n')
@@ -1344,13 +1377,16 @@ def _dodge(i: int, n: int, step: float) -> float:
     return 1.0 + step * (i - (n - 1) / 2)
 
 
-def plot(rows: List[dict], work_root: str) -> List[str]:
-    """The primary metric vs GFLOPs (teacher as reference) and vs scale
-    (``plots/<metric>_vs_gflops.png``, ``..._vs_scale.png``)."""
+def plot(rows: List[dict], work_root: str,
+         metric: Optional[str] = None) -> List[str]:
+    """``metric`` (default: the primary one) vs GFLOPs (teacher as
+    reference) and vs scale (``plots/<metric>_vs_gflops.png``,
+    ``..._vs_scale.png``); rows without it are left out."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    metric = rows[0]['metric']
+    metric = metric or rows[0]['metric']
+    rows = [r for r in rows if r.get(metric) is not None]
     stem = re.sub(r'[^a-z0-9]+', '_', metric.lower())
     out_dir = osp.join(work_root, 'plots')
     os.makedirs(out_dir, exist_ok=True)

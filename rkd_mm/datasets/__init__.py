@@ -1,9 +1,13 @@
 from .elpv import ELPVDataset
 from .fashion_mnist import OfflineFashionMNIST
+from .lfw_pairs import LFWPairsDataset
+from .market1501 import Market1501Dataset
+from .samplers import PKBatchSampler
 from .synthetic_defect import SyntheticDefectDataset
 from .transforms import LRDownsample
 
 __all__ = [
-    'ELPVDataset', 'OfflineFashionMNIST', 'SyntheticDefectDataset',
+    'ELPVDataset', 'OfflineFashionMNIST', 'LFWPairsDataset',
+    'Market1501Dataset', 'PKBatchSampler', 'SyntheticDefectDataset',
     'LRDownsample'
 ]

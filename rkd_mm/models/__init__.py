@@ -1,16 +1,17 @@
 """rkd_mm models: the distillation algorithm, its task adapters, losses,
-discriminators and connectors."""
+discriminators, connectors and embedding heads."""
 from .algorithms import ResolutionAwareDistiller
 from .connectors import ConvConnector, LinearConnector
 from .data_preprocessors import LRClsDataPreProcessor, LRSegDataPreProcessor
 from .discriminators import FeatureDiscriminator, PatchDiscriminator
+from .heads import ArcFaceEmbeddingHead, BNNeckHead
 from .losses import (AdversarialLoss, AttentionTransferLoss,
                      ChannelWiseDivergenceLoss, DecoupledKDLoss, FitNetLoss,
                      MMDLoss, PairwiseSimilarityLoss, RelationalKDLoss,
-                     ResolutionAwareKDLoss)
+                     ResolutionAwareKDLoss, TripletLoss)
 from .segmentors import LREncoderDecoder
 from .task_adapters import (BaseTaskAdapter, ClassificationAdapter,
-                            SegmentationAdapter)
+                            EmbeddingAdapter, SegmentationAdapter)
 
 __all__ = [
     'ResolutionAwareDistiller', 'ConvConnector', 'LinearConnector',
@@ -18,6 +19,8 @@ __all__ = [
     'AttentionTransferLoss', 'ChannelWiseDivergenceLoss', 'DecoupledKDLoss',
     'FitNetLoss', 'MMDLoss', 'PairwiseSimilarityLoss', 'RelationalKDLoss',
     'ResolutionAwareKDLoss', 'LREncoderDecoder', 'BaseTaskAdapter',
-    'SegmentationAdapter', 'ClassificationAdapter', 'LRSegDataPreProcessor',
-    'LRClsDataPreProcessor'
+    'SegmentationAdapter', 'ClassificationAdapter', 'EmbeddingAdapter',
+    'LRSegDataPreProcessor',
+    'LRClsDataPreProcessor', 'TripletLoss', 'BNNeckHead',
+    'ArcFaceEmbeddingHead'
 ]

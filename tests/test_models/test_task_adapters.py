@@ -13,6 +13,7 @@ from rkd_mm.datasets.transforms import downsample_tensor
 from rkd_mm.models.algorithms.resolution_aware_distiller import \
     resolve_model_cfg
 from rkd_mm.models.task_adapters import (ClassificationAdapter,
+                                         EmbeddingAdapter,
                                          SegmentationAdapter,
                                          build_task_adapter)
 from rkd_mm.registry import MODELS
@@ -167,3 +168,67 @@ def test_one_distiller_distils_a_classifier():
         [p.pred_label.item() for p in plain]
     assert torch.allclose(torch.stack([o.pred_score for o in out]),
                           torch.stack([p.pred_score for p in plain]))
+
+
+def embedding_model(width: int, pre: dict = PRE) -> dict:
+    """The tiny classifier with a re-ID head (BNNeck, ID CE + triplet)."""
+    cfg = classifier(width, pre)
+    cfg['head'] = dict(type='rkd_mm.BNNeckHead', num_classes=3,
+                       in_channels=2 * width)
+    return cfg
+
+
+def test_an_embedding_model_gets_the_embedding_adapter():
+    reid = MODELS.build(embedding_model(8))
+    face = classifier(8)
+    face['head'] = dict(type='rkd_mm.ArcFaceEmbeddingHead', num_classes=3,
+                        in_channels=16)
+    assert isinstance(build_task_adapter(None, reid), EmbeddingAdapter)
+    assert isinstance(build_task_adapter(None, MODELS.build(face)),
+                      EmbeddingAdapter)
+    # the narrower adapter is asked first; a plain classifier is not one
+    assert not EmbeddingAdapter.accepts(MODELS.build(classifier(8)))
+    assert EmbeddingAdapter().labels(
+        cls_batch()['data_samples']).tolist() == [0, 1, 2, 0]
+
+
+def test_one_distiller_distils_an_embedding_model():
+    torch.manual_seed(0)
+    emb = dict(module='head.bnneck')  # the embedding that is compared
+    model = cls_distiller(
+        student=embedding_model(8, LR_PRE), teacher=embedding_model(16),
+        student_taps=dict(logits='head.fc', emb=emb),
+        teacher_taps=dict(logits='head.fc', emb=emb),
+        loss_inputs=dict(
+            loss_kd=dict(preds_S='logits', preds_T='logits', gt='gt'),
+            loss_pair=dict(preds_S='emb', preds_T='emb'),
+            loss_mmd=dict(preds_S='emb', preds_T='emb')),
+        connectors=dict(emb=dict(type='rkd_mm.LinearConnector',
+                                 in_channels=16, out_channels=32)),
+        disc_tap='emb')
+    assert isinstance(model.task, EmbeddingAdapter)
+    model.train()
+    wrappers = OptimWrapperDict(
+        student=OptimWrapper(torch.optim.SGD(
+            list(model.student.parameters()) +
+            list(model.connectors.parameters()), lr=0.1)),
+        discriminator=OptimWrapper(torch.optim.SGD(
+            model.discriminator.parameters(), lr=0.1)))
+    log = model.train_step(cls_batch(6), wrappers)
+    # the student's own ID and triplet losses, and every distillation term
+    assert {'student.loss', 'student.loss_triplet', 'distill.loss_kd',
+            'distill.loss_pair', 'distill.loss_mmd',
+            'distill.loss_adv'} <= set(log)
+    assert all(torch.isfinite(v) for v in log.values())
+    # predictions: the student's embeddings of the LR view, as the model
+    # alone gives them
+    model.eval()
+    pre = model.data_preprocessor
+    with torch.no_grad():
+        out = model.val_step(cls_batch())
+        plain = model.student.predict(
+            downsample_tensor(model.data_preprocessor(cls_batch(), False)
+                              ['inputs'], 0.5, pre.mean, pre.std))
+    assert torch.allclose(torch.stack([o.embedding for o in out]),
+                          torch.stack([p.embedding for p in plain]))
+    assert out[0].embedding.shape == (16, )  # the student's width

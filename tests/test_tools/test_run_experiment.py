@@ -211,6 +211,20 @@ def test_latency_plan_measures_one_model_per_architecture_and_size(
     assert cells[('kd', 0.5)] != cells[('kd', 0.25)]
 
 
+def test_max_seeds_runs_a_method_on_its_first_seeds_only(
+        tiny_data_root, tmp_path):
+    args = runner.parse_args([
+        TINY_RKD, '--methods', 'lr_only', 'kd', 'rkd', '--seeds', '3', '1',
+        '2', '--max-seeds', 'kd=1', '--work-dir', str(tmp_path),
+        '--cfg-options', *data_root_options(tiny_data_root)
+    ])
+    _, students = runner.build_plan(args)
+    seeds = {}
+    for run in students:
+        seeds.setdefault(run.method, []).append(run.seed)
+    assert seeds == {'lr_only': [3, 1, 2], 'kd': [3], 'rkd': [3, 1, 2]}
+
+
 def test_architecture_key_ignores_weight_init_only():
     from rkd_mm.utils.latency import architecture_key
     student = Config.fromfile(TINY_LR).model
@@ -293,7 +307,8 @@ def test_plan_transplants_the_dense_crkd_recipe_at_any_scale(tmp_path):
     ['--scales', '25'], ['--scales', '0'], ['--scales', '1.5'],
     ['--iters', '0'], ['--iters', '-5'], ['--seeds', '-1'],
     ['--seeds', '0', '0'], ['--methods', 'kd', 'kd'],
-    ['--latency-repeats', '0'], ['--jobs', '0']])
+    ['--latency-repeats', '0'], ['--jobs', '0'], ['--max-seeds', 'kd=0'],
+    ['--max-seeds', 'fitnet=1'], ['--max-seeds', 'kd']])
 def test_bad_arguments_are_refused_before_anything_runs(bad, capsys):
     """A typo stops the runner at argument parsing, naming the argument
     (a first run would otherwise train the teacher before noticing)."""

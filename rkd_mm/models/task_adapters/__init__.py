@@ -6,15 +6,17 @@ from torch import nn
 from rkd_mm.registry import MODELS
 from .base_adapter import BaseTaskAdapter
 from .classification_adapter import ClassificationAdapter
+from .embedding_adapter import EmbeddingAdapter
 from .segmentation_adapter import SegmentationAdapter
 
 __all__ = [
     'BaseTaskAdapter', 'SegmentationAdapter', 'ClassificationAdapter',
-    'build_task_adapter'
+    'EmbeddingAdapter', 'build_task_adapter'
 ]
 
-# asked in this order which of them runs a given model
-ADAPTERS = (SegmentationAdapter, ClassificationAdapter)
+# asked in this order which of them runs a given model (an embedding model
+# is a classifier too: the narrower adapter is asked first)
+ADAPTERS = (SegmentationAdapter, EmbeddingAdapter, ClassificationAdapter)
 
 
 def build_task_adapter(cfg: Optional[dict],

@@ -1,0 +1,3 @@
+# Entry point: the LR-only face-verification student on Fashion-MNIST at
+# x0.5 (14x14).
+_base_ = ['./resnet18-w32-arcface_1xb64-1k_fmnist-face-lr14px.py']

@@ -1,0 +1,2 @@
+# Entry point: the LR-only re-ID student on Fashion-MNIST at x0.5 (14x14).
+_base_ = ['./resnet18-w32-bnneck_1xb64-1k_fmnist-reid-lr14px.py']

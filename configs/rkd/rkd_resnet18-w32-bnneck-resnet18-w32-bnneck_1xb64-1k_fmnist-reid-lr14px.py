@@ -1,0 +1,93 @@
+# Resolution-aware KD for re-ID: HR teacher (ResNet-18 + BNNeck at 28x28)
+# -> LR student (the same network at x0.5 = 14x14). The same distiller and
+# recipe as classification; the task adapter (rkd_mm.EmbeddingAdapter) is
+# picked from the student's embedding head. Resolution-aware KD on the ID
+# logits; the pair-wise constraint, MMD and the discriminator act on the
+# embedding that retrieval compares (the BNNeck output). The student keeps
+# its own ID and triplet losses. Weights are 1 here: calibrate them with
+# the project's rule, e.g. tools/run_experiment.py CONFIG --target-ratio 0.1.
+_base_ = [
+    '../_base_/datasets/fmnist_reid.py', '../_base_/default_runtime_cls.py',
+    '../_base_/schedules/schedule_cpu_cls_1k.py'
+]
+
+teacher_config = '{{fileDirname}}/../teachers/reid_fmnist_r18_hr.py'
+student_config = '{{fileDirname}}/../baselines/reid_fmnist_r18_lr.py'
+# the newest best checkpoint of `python tools/train.py <teacher_config>`
+teacher_ckpt = 'work_dirs/reid_fmnist_r18_hr/best_mAP_iter_*.pth'
+# the 256-d embedding (BNNeck output) and the ID logits
+taps = dict(emb='head.bnneck', logits='head.fc')
+
+model = dict(
+    type='rkd_mm.ResolutionAwareDistiller',
+    teacher=dict(cfg_path=teacher_config),
+    student=dict(cfg_path=student_config),
+    teacher_ckpt=teacher_ckpt,
+    student_taps=taps,
+    teacher_taps=taps,
+    distill_losses=dict(
+        loss_kd=dict(
+            type='rkd_mm.ResolutionAwareKDLoss',
+            tau=1.0,
+            detail_weight=2.0,
+            loss_weight=1.0),
+        loss_pair=dict(type='rkd_mm.PairwiseSimilarityLoss', loss_weight=1.0),
+        loss_mmd=dict(type='rkd_mm.MMDLoss', normalize=True,
+                      loss_weight=1.0)),
+    loss_inputs=dict(
+        loss_kd=dict(
+            preds_S=dict(from_student=True, tap='logits'),
+            preds_T=dict(from_student=False, tap='logits'),
+            preds_T_lr=dict(from_student=False, tap='logits', view='lr')),
+        loss_pair=dict(
+            preds_S=dict(from_student=True, tap='emb'),
+            preds_T=dict(from_student=False, tap='emb')),
+        loss_mmd=dict(
+            preds_S=dict(from_student=True, tap='emb'),
+            preds_T=dict(from_student=False, tap='emb'))),
+    discriminator=dict(type='rkd_mm.FeatureDiscriminator', in_channels=256),
+    adv_loss=dict(
+        type='rkd_mm.AdversarialLoss', gan_type='lsgan', loss_weight=0.1),
+    disc_tap='emb',
+    distill_warmup_iters=100,
+    # flips only: every (image, flip) variant's teacher taps are reusable
+    teacher_cache=dict(cache_dir='work_dirs/teacher_cache'))
+
+optim_wrapper = dict(
+    _delete_=True,
+    constructor='rkd_mm.MultiOptimWrapperConstructor',
+    student=dict(
+        type='OptimWrapper',
+        optimizer={{_base_.optimizer}},  # the LR-only student's optimizer
+        clip_grad=dict(max_norm=10.0)),
+    discriminator=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))))
+param_scheduler = dict(
+    _delete_=True,
+    student={{_base_.param_scheduler}},
+    discriminator=[
+        dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=1)
+    ])
+default_hooks = dict(checkpoint=dict(save_best='mAP'))
+custom_hooks = [
+    dict(type='rkd_mm.NumClassCheckHook'),
+    dict(type='rkd_mm.RNGStateHook'),
+    dict(type='rkd_mm.TeacherCacheHook'),
+]
+val_cfg = dict(type='rkd_mm.DistillValLoop')
+test_cfg = dict(type='rkd_mm.DistillTestLoop')
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
+# the baselines the runner compares with: KD on the ID logits and FitNet
+# (the classification recipes: head.fc, backbone.layer3), relational KD on
+# the embedding
+recipes = '{{fileDirname}}/../baselines/'
+method_recipes = dict(
+    kd=recipes + 'kd_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py',
+    fitnet=recipes +
+    'fitnet_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py',
+    relkd=recipes + 'relkd_emb_resnet18-w32-resnet18-w32_1xb64-1k_'
+    'fmnist-reid-lr14px.py')

@@ -1,0 +1,122 @@
+"""The re-ID and face-verification configs train end to end on data in the
+standard layouts, written by the Fashion-MNIST converter from tiny fake IDX
+files: teacher, LR-only and RKD each for 2 iterations (tiny widths), then
+scored by their own metrics. The configs are used as shipped apart from
+test-only ``--cfg-options`` (data root, sizes, loaders)."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from conftest import FMNIST_FILES, REPO, load_tool, write_idx
+from rkd_mm.models.task_adapters import EmbeddingAdapter
+
+CONVERTER = load_tool('dataset_converters/fashion_mnist_to_reid.py')
+
+LOADERS = {
+    f'{name}.{key}': value
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    for key, value in (('num_workers', 0), ('persistent_workers', False))
+}
+SHORT = {
+    'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2,
+    'default_hooks.checkpoint.interval': 2,
+    'default_hooks.logger.interval': 1
+}
+# half-width ResNet-18 at 1/4 of that: 64-d embeddings
+NET = {'backbone.stem_channels': 8, 'backbone.base_channels': 8,
+       'head.in_channels': 64}
+# the converter's tiny output holds 2 folds of pairs, not LFW's 10
+FOLDS = {f'{e}.num_folds': None for e in ('val_evaluator', 'test_evaluator')}
+
+
+def tiny(net_prefixes, **extra) -> dict:
+    options = {**LOADERS, **SHORT, **extra}
+    for prefix in net_prefixes:
+        options.update({f'model.{prefix}{k}': v for k, v in NET.items()})
+    return options
+
+
+@pytest.fixture(scope='module')
+def converted(tmp_path_factory) -> str:
+    """The converter's output for 20 train and 20 test images a class."""
+    src = tmp_path_factory.mktemp('fmnist_src')
+    rng = np.random.default_rng(0)
+    for split in ('train', 'test'):
+        labels = rng.permutation(np.repeat(np.arange(10), 20))
+        # a grey level per class plus noise: something to learn
+        imgs = np.clip(20 * labels[:, None, None] + 30 +
+                       rng.normal(0, 15, (len(labels), 28, 28)), 0,
+                       255).astype(np.uint8)
+        write_idx(str(src / FMNIST_FILES[split, 'img']), imgs)
+        write_idx(str(src / FMNIST_FILES[split, 'label']), labels)
+    out = str(tmp_path_factory.mktemp('data') / 'fmnist_reid')
+    CONVERTER.main([
+        '--src', str(src), '--out', out, '--max-train-per-id', '16',
+        '--num-query', '4', '--val-query', '4', '--val-gallery', '8',
+        '--pairs-folds', '2', '--pairs-per-fold', '6'
+    ])
+    return out
+
+
+def data_options(task: str, root: str) -> dict:
+    sub = 'market1501' if task == 'reid' else 'lfw_style'
+    options = {
+        f'{name}.dataset.data_root': osp.join(root, sub)
+        for name in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    }
+    if task == 'reid':
+        # 4 identities x 2 images
+        options.update({'train_dataloader.batch_size': 8,
+                        'train_dataloader.batch_sampler.num_instances': 2})
+    else:
+        options.update({'train_dataloader.batch_size': 8, **FOLDS})
+    return options
+
+
+def train(config: str, work_dir: str, options: dict) -> Runner:
+    cfg = Config.fromfile(osp.join(REPO, 'configs', config))
+    cfg.merge_from_dict(options)
+    cfg.work_dir = work_dir
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+@pytest.mark.parametrize('task,metrics', [
+    ('reid', {'rank1', 'rank5', 'rank10', 'mAP'}),
+    ('face', {'verif_acc', 'verif_acc_std', 'tar_far_1e-3'}),
+])
+def test_teacher_lr_only_and_rkd_train_and_score(task, metrics,
+                                                 converted, tmp_path):
+    data = data_options(task, converted)
+    teacher = train(f'teachers/{task}_fmnist_r18_hr.py',
+                    str(tmp_path / 'teacher'), tiny([''], **data))
+    ckpt = str(tmp_path / 'teacher' / 'iter_2.pth')
+    assert metrics <= set(teacher.val())
+
+    lr_only = train(f'baselines/{task}_fmnist_r18_lr_x0.25.py',
+                    str(tmp_path / 'lr'), tiny([''], **data))
+    assert lr_only.model.data_preprocessor.scale_factors == [0.25]
+
+    rkd = train(
+        f'rkd/{task}_fmnist_r18_to_r18_lr_x0.25.py', str(tmp_path / 'rkd'),
+        tiny(['teacher.', 'student.'], **data, **{
+            'model.teacher_ckpt': ckpt, 'model.teacher_cache': None,
+            'model.distill_warmup_iters': 1,
+            'model.discriminator.in_channels': 64,
+            'model.discriminator.hidden_channels': 16
+        }))
+    assert isinstance(rkd.model.task, EmbeddingAdapter)
+    scores = rkd.val()
+    # the student's own metrics and the teacher's, side by side
+    assert metrics <= set(scores)
+    assert {f'teacher/{m}' for m in metrics} <= set(scores)
+    # the teacher's weights are the checkpoint's
+    state = torch.load(ckpt, map_location='cpu',
+                       weights_only=False)['state_dict']
+    for name, value in rkd.model.teacher.state_dict().items():
+        assert torch.equal(value, state[name])
