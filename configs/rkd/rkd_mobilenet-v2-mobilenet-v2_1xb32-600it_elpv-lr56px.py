@@ -55,12 +55,14 @@ model = dict(
     distill_warmup_iters=60,
     # flips only: every (image, flip) variant's teacher taps are reusable
     # across the runs sharing the teacher (docs/method.md). Disk only: with
-    # the in-memory copy (max_memory_gb=4) a run's memory grew by ~45 MB
+    # the in-memory copy (max_memory_gb=4) a runner's run grew by ~45 MB
     # per iteration here (15.7 GB at iteration 450), far beyond the bytes
-    # the cache holds: glibc heap fragmentation (small long-lived entries
-    # between the 19 MB batches; a fixed MALLOC_MMAP_THRESHOLD_ kept it at
-    # 1.35 GB, at +40 % step time). Reading the files costs no measurable
-    # time (57.9 vs 56.1 s for 60 iterations).
+    # the cache holds; a fixed MALLOC_MMAP_THRESHOLD_ kept it at 1.35 GB
+    # (+40 % step time), so it is glibc's heap, but an 80-iteration probe
+    # outside the runner did not reproduce it and packing the entries did
+    # not change it (docs/results.md, ELPV): the cause is open. Reading
+    # the files costs no measurable time (57.9 vs 56.1 s for 60
+    # iterations).
     teacher_cache=dict(cache_dir='work_dirs/teacher_cache', max_memory_gb=0))
 
 optim_wrapper = dict(
