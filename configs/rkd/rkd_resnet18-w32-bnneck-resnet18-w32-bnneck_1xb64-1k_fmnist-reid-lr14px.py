@@ -7,8 +7,8 @@
 # its own ID and triplet losses. Weights are 1 here: calibrate them with
 # the project's rule, e.g. tools/run_experiment.py CONFIG --target-ratio 0.1.
 _base_ = [
-    '../_base_/datasets/fmnist_reid.py', '../_base_/default_runtime_cls.py',
-    '../_base_/schedules/schedule_cpu_cls_1k.py'
+    '../_base_/datasets/fmnist_reid.py',
+    '../_base_/schedules/distill_cpu_cls_1k.py'
 ]
 
 teacher_config = '{{fileDirname}}/../teachers/reid_fmnist_r18_hr.py'
@@ -53,34 +53,7 @@ model = dict(
     # flips only: every (image, flip) variant's teacher taps are reusable
     teacher_cache=dict(cache_dir='work_dirs/teacher_cache'))
 
-optim_wrapper = dict(
-    _delete_=True,
-    constructor='rkd_mm.MultiOptimWrapperConstructor',
-    student=dict(
-        type='OptimWrapper',
-        optimizer={{_base_.optimizer}},  # the LR-only student's optimizer
-        clip_grad=dict(max_norm=10.0)),
-    discriminator=dict(
-        type='OptimWrapper',
-        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))))
-param_scheduler = dict(
-    _delete_=True,
-    student={{_base_.param_scheduler}},
-    discriminator=[
-        dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=1)
-    ])
 default_hooks = dict(checkpoint=dict(save_best='mAP'))
-custom_hooks = [
-    dict(type='rkd_mm.NumClassCheckHook'),
-    dict(type='rkd_mm.RNGStateHook'),
-    dict(type='rkd_mm.TeacherCacheHook'),
-]
-val_cfg = dict(type='rkd_mm.DistillValLoop')
-test_cfg = dict(type='rkd_mm.DistillTestLoop')
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
 # the baselines the runner compares with: KD on the ID logits and FitNet
 # (the classification recipes: head.fc, backbone.layer3), relational KD on
 # the embedding

@@ -13,8 +13,7 @@
 # tools/run_experiment.py CONFIG --target-ratio 0.1.
 _base_ = [
     '../_base_/datasets/fashion_mnist.py',
-    '../_base_/default_runtime_cls.py',
-    '../_base_/schedules/schedule_cpu_cls_1k.py'
+    '../_base_/schedules/distill_cpu_cls_1k.py'
 ]
 
 teacher_config = '{{fileDirname}}/../teachers/cls_fmnist_r18_hr.py'
@@ -60,33 +59,6 @@ model = dict(
     # across the runs sharing the teacher (docs/method.md)
     teacher_cache=dict(cache_dir='work_dirs/teacher_cache'))
 
-optim_wrapper = dict(
-    _delete_=True,
-    constructor='rkd_mm.MultiOptimWrapperConstructor',
-    student=dict(
-        type='OptimWrapper',
-        optimizer={{_base_.optimizer}},  # the LR-only student's optimizer
-        clip_grad=dict(max_norm=10.0)),
-    discriminator=dict(
-        type='OptimWrapper',
-        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))))
-param_scheduler = dict(
-    _delete_=True,
-    student={{_base_.param_scheduler}},
-    discriminator=[
-        dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=1)
-    ])
-custom_hooks = [
-    dict(type='rkd_mm.NumClassCheckHook'),
-    dict(type='rkd_mm.RNGStateHook'),
-    dict(type='rkd_mm.TeacherCacheHook'),
-]
-val_cfg = dict(type='rkd_mm.DistillValLoop')
-test_cfg = dict(type='rkd_mm.DistillTestLoop')
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
 # the KD baselines the runner compares with (tools/run_experiment.py): each
 # recipe's distillation fields replace this config's
 method_recipes = dict(
