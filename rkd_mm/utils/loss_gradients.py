@@ -28,6 +28,11 @@ from .complexity import is_distiller
 # a term whose gradient norm is below this fraction of the task's has
 # none to calibrate
 MIN_RATIO = 1e-4
+# ... and one whose gradient norm is above this multiple of the task's is
+# degenerate at these inputs (e.g. a normalised difference of coincident
+# embeddings): calibrating it would give a weight that switches it off
+# (relational KD once got 1.9e-12: docs/reid_face.md)
+MAX_RATIO = 1e4
 # the student's adversarial term: reported, never rescaled (see analyse)
 ADV_TERM = 'distill.loss_adv'
 
@@ -172,6 +177,12 @@ def analyse(model: nn.Module, batches: List[dict],
                 row['note'] = ('adversarial: not calibrated at '
                                'initialisation (untrained discriminator); '
                                'weight left as it is')
+            elif target_ratio is not None and row['ratio'] > MAX_RATIO:
+                row['note'] = (
+                    f'gradient {row["ratio"]:.3g} x the task\'s at weight '
+                    f'{weight:g}: degenerate at these inputs (check the '
+                    'loss, or the weight); not calibrated')
+                row['degenerate'] = True
             elif target_ratio is not None and row['ratio'] > MIN_RATIO:
                 row['new_weight'] = weight * target_ratio * task_norm / norm
                 row['cfg_option'] = f'{key}={row["new_weight"]:.6g}'
@@ -207,6 +218,14 @@ def calibrate(cfg: Config, target_ratio: float, batches: int = 8,
     model = build_model(cfg, None, seed, device)
     set_random_seed(seed)
     table = analyse(model, data, target_ratio)
+    degenerate = [f'{name} ({row["note"]})' for name, row in table.items()
+                  if row.get('degenerate')]
+    if degenerate:
+        raise ValueError(
+            'calibration refused: ' + '; '.join(degenerate) + '. A weight '
+            'that brings such a term to R x the task\'s switches it off. '
+            'Fix the term (see its loss\'s docstring) or leave the method '
+            'out of --target-ratio and set its loss_weight in the config.')
     out = {}
     for name, row in table.items():
         if 'cfg_option' in row:

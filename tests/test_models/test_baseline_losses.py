@@ -277,6 +277,9 @@ def rkd_potentials_ref(e):
                     psi_a.append(0.0)
                     continue
                 u, v = sub(e[i], e[j]), sub(e[k], e[j])
+                if norm(u) * norm(v) == 0:  # coincident: no direction
+                    psi_a.append(0.0)
+                    continue
                 psi_a.append(sum(a * b for a, b in zip(u, v)) /
                              (norm(u) * norm(v)))
     return psi_d, psi_a
@@ -310,6 +313,46 @@ def test_relkd_pools_maps_and_ignores_scale():
     # distances are normalised by their mean and angles are scale-free
     e = torch.randn(5, 4)
     assert loss(e, 7.0 * e).item() == pytest.approx(0.0, abs=1e-5)
+
+
+def test_relkd_coincident_student_pairs_drop_out_of_the_angle_term():
+    # a random student at 7x7 input maps different images to one embedding;
+    # x / ||x|| at such a pair has no direction and a 1 / ||x|| gradient
+    t = torch.randn(5, 6)
+    base = torch.randn(4, 3)
+    s = torch.cat([base[:1], base]).requires_grad_()  # rows 0, 1 coincide
+    loss = RelationalKDLoss(distance_weight=0.0, angle_weight=1.0)
+    value = loss(s, t)
+    # by hand: u_01 and u_10 are 0 for both networks, so every triplet
+    # that uses them is 0 on both sides
+    _, a_s = rkd_potentials_ref(s.tolist())
+    _, a_t = rkd_potentials_ref(t.tolist())
+    n = 5
+    expected = 0.0
+    for j in range(n):
+        for i in range(n):
+            for k in range(n):
+                pairs = {(i, j), (k, j)}
+                if pairs & {(0, 1), (1, 0)}:
+                    continue
+                idx = (j * n + i) * n + k
+                expected += huber(a_s[idx], a_t[idx])
+    expected /= n ** 3
+    assert value.item() == pytest.approx(expected, rel=1e-5)
+    value.backward()
+    assert torch.isfinite(s.grad).all()
+    # the same order as for a batch without coincident pairs
+    s2 = torch.randn(5, 3, requires_grad=True)
+    loss(s2, t).backward()
+    assert s.grad.norm() < 100 * s2.grad.norm()
+    # the teacher's coincident pairs drop out the same way
+    assert loss(t[:, :3], torch.cat([t[:1], t[:4]])).isfinite()
+    # near-coincident (not equal) pairs too: below 1e-3 of the mean distance
+    s3 = torch.cat([base[:1] + 1e-7, base]).requires_grad_()
+    loss(s3, t).backward()
+    assert s3.grad.norm() < 100 * s2.grad.norm()
+    with pytest.raises(ValueError, match='min_pair_distance'):
+        RelationalKDLoss(min_pair_distance=1.5)
 
 
 def test_relkd_single_sample_is_zero_and_shapes_are_checked():

@@ -12,6 +12,7 @@ from conftest import (TINY_LR, TINY_RKD, data_root_options,
                       load_tool)
 from rkd_mm.datasets.transforms import downsample_tensor
 from rkd_mm.registry import MODELS
+from rkd_mm.utils.loss_gradients import calibrate
 
 RKD_TERMS = {'student.decode.loss_ce', 'student.decode.loss_lovasz', 'task',
              'distill.loss_kd', 'distill.loss_pair', 'distill.loss_mmd',
@@ -146,3 +147,34 @@ def test_plain_config_reports_task_terms_only(tiny_data_root, capsys):
                                     'task'}
     assert result['cfg_options'] == []
     assert 'the whole model' in capsys.readouterr().out
+
+
+def test_a_degenerate_term_is_reported_and_never_calibrated(
+        calibrated, tmp_path):
+    """A term whose gradient dwarfs the task's by > 1e4 (here: loss_kd at
+    a weight 1e9 times the calibrated one) is noted, not rescaled, and
+    the runner's calibration refuses it: its calibrated weight would
+    switch the term off."""
+    result, _, options = calibrated
+    kd = result['terms']['distill.loss_kd']
+    huge = kd['new_weight'] * 1e9
+    key = 'model.distill_losses.loss_kd.loss_weight'
+    out = tmp_path / 'grads.json'
+    with pytest.raises(SystemExit, match='calibration refused: '
+                       'distill.loss_kd degenerate'):
+        run(TINY_RKD, '--batches', '2', '--target-ratio', '0.1', '--out',
+            str(out), options=options + [f'{key}={huge}'])
+    rerun = json.load(open(out))  # the table is written before refusing
+    row = rerun['terms']['distill.loss_kd']
+    assert row['ratio'] == pytest.approx(1e8, rel=1e-3)
+    assert 'degenerate' in row['note'] and 'new_weight' not in row
+    assert not any(o.startswith(key) for o in rerun['cfg_options'])
+    # the other terms are calibrated as before
+    assert len(rerun['cfg_options']) == len(CALIBRATED) - 1
+
+    cfg = Config.fromfile(TINY_RKD)
+    cfg.merge_from_dict(dict(kv.split('=', 1) for kv in options))
+    cfg.merge_from_dict({key: huge, 'model.teacher_ckpt': None})
+    with pytest.raises(ValueError, match=r'calibration refused: '
+                       r'distill\.loss_kd .*leave the method out'):
+        calibrate(cfg, 0.1, batches=2)

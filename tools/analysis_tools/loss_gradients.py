@@ -26,9 +26,13 @@ With ``--target-ratio R`` it prints, per distillation term, the
 point (``new = weight * R * |g_task| / |g_term|``; the gradient is linear in
 the weight) as ``--cfg-options`` to paste. Without CHECKPOINT the student is
 at its initialisation (seeded by ``--seed``): the point at which the weights
-are calibrated. With one, a distiller (or, for a plain config, a segmentor)
-checkpoint is loaded strictly. Nothing is written except ``--out``; a
-distiller's teacher-output cache is not used.
+are calibrated. A term whose gradient is over 1e4 times the task's at its
+configured weight is degenerate at these inputs (e.g. a normalised
+difference of coincident embeddings): it is noted, never rescaled, and with
+``--target-ratio`` the tool exits with an error after writing the table
+(the runner stops there). With CHECKPOINT, a distiller (or, for a plain
+config, a segmentor) checkpoint is loaded strictly. Nothing is written
+except ``--out``; a distiller's teacher-output cache is not used.
 """
 import argparse
 import json
@@ -159,6 +163,16 @@ def main(argv: Optional[List[str]] = None) -> dict:
         with open(args.out, 'w') as f:
             json.dump(result, f, indent=2)
         print(f'written to {args.out}')
+    degenerate = [k for k, r in table.items() if r.get('degenerate')]
+    if args.target_ratio is not None and degenerate:
+        # a calibration with a term left out is not the rule: the runner
+        # must not train with it (its weight as configured would swamp
+        # the task, a calibrated one would switch the term off)
+        raise SystemExit(
+            f'calibration refused: {", ".join(degenerate)} degenerate at '
+            'these inputs (see the table). Fix the term (see its loss\'s '
+            'docstring) or leave the method out of --target-ratio and set '
+            'its loss_weight in the config.')
     return result
 
 
