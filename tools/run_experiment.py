@@ -597,10 +597,11 @@ def newest(pattern: str) -> Optional[str]:
 
 # set per run, not part of the protocol: what tools/train.py adds when its
 # Runner re-dumps the config into the run's folder, the teacher checkpoint
-# the runner resolves to a file, and the recipe list (read by the runner,
-# not by training)
+# the runner resolves to a file, the recipe list (read by the runner, not
+# by training) and the test-time drawing hook (off in training)
 UNCOMPARED = ('launcher', 'work_dir', 'resume', 'load_from',
-              'model.teacher_ckpt', 'method_recipes')
+              'model.teacher_ckpt', 'method_recipes',
+              'default_hooks.visualization')
 
 
 def _flatten(value, prefix: str = '') -> Dict[str, object]:

@@ -10,7 +10,9 @@ Prints the config's metrics (segmentation: per-class IoU and mIoU;
 classification: accuracy, macro-F1, per-class precision/recall/F1, ...);
 ``--show-dir`` writes, per test image, the task library's visualisation
 (mmseg: ground truth and prediction overlaid side by side; mmpretrain: the
-image with its predicted and true class); ``--out`` writes the predictions
+image with its predicted and true class; re-ID and face configs, rkd_mm's
+``RetrievalVisualizationHook``: rank lists of evenly spaced queries, or the
+hardest verification pairs); ``--out`` writes the predictions
 (mmseg's ``IoUMetric``: the label maps as PNGs, its ``output_dir``; a metric
 without ``output_dir``: all predictions to ``OUT/predictions.pkl`` by
 MMEngine's ``DumpResults``). The metrics also go to
@@ -86,7 +88,8 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace
                                ) -> Config:
     """Turn on the task library's visualization hook for every test image
     (mmseg's ``SegVisualizationHook``: ``draw``; mmpretrain's
-    ``VisualizationHook``: ``enable``; asked of the hook class)."""
+    ``VisualizationHook`` and rkd_mm's ``RetrievalVisualizationHook``:
+    ``enable``; asked of the hook class)."""
     from rkd_mm.registry import HOOKS
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
@@ -108,7 +111,8 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace
             f'--show/--show-dir: default_hooks.visualization is {cls}, '
             'which is neither mmseg\'s SegVisualizationHook (draw=) nor '
             "mmpretrain's VisualizationHook (enable=).")
-    hook['interval'] = 1
+    if _takes(cls, 'interval'):  # per-image hooks: every test image
+        hook['interval'] = 1
     if args.show:
         hook['show'] = True
         hook['wait_time'] = args.wait_time

@@ -55,7 +55,13 @@ model = dict(
     # flips only: every (image, flip) variant's teacher taps are reusable
     teacher_cache=dict(cache_dir='work_dirs/teacher_cache'))
 
-default_hooks = dict(checkpoint=dict(save_best='verif_acc'))
+# tools/test.py --show-dir draws the hardest verification pairs, not per-image
+# predictions: a retrieval result needs the whole gallery
+default_hooks = dict(
+    checkpoint=dict(save_best='verif_acc'),
+    visualization=dict(
+        _delete_=True, type='rkd_mm.RetrievalVisualizationHook',
+        enable=False))
 # the baselines the runner compares with: KD on the identity cosines,
 # FitNet (the classification recipe: backbone.layer3) and relational KD on
 # the embedding (the classification recipe: the pooled feature)

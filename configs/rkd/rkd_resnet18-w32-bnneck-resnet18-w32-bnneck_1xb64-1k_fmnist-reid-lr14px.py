@@ -53,7 +53,13 @@ model = dict(
     # flips only: every (image, flip) variant's teacher taps are reusable
     teacher_cache=dict(cache_dir='work_dirs/teacher_cache'))
 
-default_hooks = dict(checkpoint=dict(save_best='mAP'))
+# tools/test.py --show-dir draws rank lists, not per-image
+# predictions: a retrieval result needs the whole gallery
+default_hooks = dict(
+    checkpoint=dict(save_best='mAP'),
+    visualization=dict(
+        _delete_=True, type='rkd_mm.RetrievalVisualizationHook',
+        enable=False))
 # the baselines the runner compares with: KD on the ID logits and FitNet
 # (the classification recipes: head.fc, backbone.layer3), relational KD on
 # the embedding

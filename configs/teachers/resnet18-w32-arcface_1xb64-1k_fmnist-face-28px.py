@@ -20,4 +20,10 @@ model = dict(
         in_channels=256,
         scale=16.0,
         margins=0.3))
-default_hooks = dict(checkpoint=dict(save_best='verif_acc'))
+# tools/test.py --show-dir draws the hardest verification pairs, not per-image
+# predictions: a retrieval result needs the whole gallery
+default_hooks = dict(
+    checkpoint=dict(save_best='verif_acc'),
+    visualization=dict(
+        _delete_=True, type='rkd_mm.RetrievalVisualizationHook',
+        enable=False))

@@ -14,4 +14,10 @@ model = dict(
     head=dict(
         _delete_=True, type='rkd_mm.BNNeckHead', num_classes=5,
         in_channels=256))
-default_hooks = dict(checkpoint=dict(save_best='mAP'))
+# tools/test.py --show-dir draws rank lists, not per-image
+# predictions: a retrieval result needs the whole gallery
+default_hooks = dict(
+    checkpoint=dict(save_best='mAP'),
+    visualization=dict(
+        _delete_=True, type='rkd_mm.RetrievalVisualizationHook',
+        enable=False))

@@ -9,7 +9,10 @@ from mmengine.logging import print_log
 
 from rkd_mm.registry import METRICS
 
-__all__ = ['ReIDResult', 'eval_cmc_map', 'ReIDMetric']
+__all__ = [
+    'ReIDResult', 'eval_cmc_map', 'valid_gallery_order', 'pairwise_distances',
+    'ReIDMetric'
+]
 
 _PACKING_FIX = (
     "pack them with dict(type='PackInputs', algorithm_keys=('pid', "
@@ -34,6 +37,47 @@ class ReIDResult(NamedTuple):
     mAP: float
     num_queries: int
     num_skipped: int
+
+
+def valid_gallery_order(distances: np.ndarray, q_pid: int, q_camid: int,
+                        g_pids: np.ndarray, g_camids: np.ndarray,
+                        junk_pid: Optional[int] = -1) -> np.ndarray:
+    """One query's ranking under the official rule: gallery indices by
+    increasing distance (stable), without the query person's images from
+    the query's camera and without junk. :func:`eval_cmc_map` scores these
+    rankings; the rank-list visualisation draws them.
+
+    Args:
+        distances: ``(num_gallery,)`` distances of the query.
+        q_pid: The query's person id.
+        q_camid: The query's camera id.
+        g_pids: ``(num_gallery,)`` person ids of the gallery.
+        g_camids: ``(num_gallery,)`` camera ids of the gallery.
+        junk_pid: Gallery pid removed from the ranking (``None``: none).
+
+    Returns:
+        np.ndarray: The valid gallery indices, closest first.
+    """
+    order = np.argsort(distances, kind='stable')
+    keep = ~((g_pids[order] == q_pid) & (g_camids[order] == q_camid))
+    if junk_pid is not None:
+        keep &= g_pids[order] != junk_pid
+    return order[keep]
+
+
+def pairwise_distances(query: torch.Tensor, gallery: torch.Tensor,
+                       dist: str = 'euclidean') -> np.ndarray:
+    """``(num_query, num_gallery)`` distances in float64: ``'euclidean'``
+    or ``'cosine'`` (1 - cosine similarity)."""
+    query, gallery = query.double(), gallery.double()
+    if dist == 'cosine':
+        query = torch.nn.functional.normalize(query, dim=1)
+        gallery = torch.nn.functional.normalize(gallery, dim=1)
+        return (1 - query @ gallery.T).numpy()
+    if dist != 'euclidean':
+        raise ValueError(
+            f"dist must be 'euclidean' or 'cosine', got {dist!r}.")
+    return torch.cdist(query, gallery).numpy()
 
 
 def eval_cmc_map(distmat,
@@ -117,18 +161,14 @@ def eval_cmc_map(distmat,
     if max_rank < 1:
         raise ValueError(f'max_rank must be >= 1, got {max_rank}.')
 
-    not_junk = (np.ones(num_g, dtype=bool)
-                if junk_pid is None else g_pids != junk_pid)
     no_identity = {p for p in (junk_pid, distractor_pid) if p is not None}
     all_cmc, all_ap = [], []
     for i in range(num_q):
         if q_pids[i] in no_identity:
             continue
-        order = np.argsort(distmat[i], kind='stable')
-        same_view = (g_pids[order] == q_pids[i]) & (
-            g_camids[order] == q_camids[i])
-        keep = not_junk[order] & ~same_view
-        matches = g_pids[order][keep] == q_pids[i]
+        order = valid_gallery_order(distmat[i], q_pids[i], q_camids[i],
+                                    g_pids, g_camids, junk_pid)
+        matches = g_pids[order] == q_pids[i]
         if not matches.any():
             continue
         match_ranks = np.flatnonzero(matches) + 1  # 1-based
@@ -235,9 +275,9 @@ class ReIDMetric(BaseMetric):
             raise ValueError(
                 f'The embeddings have different sizes {sorted(dims)}: '
                 'evaluate one model at a time.')
-        distmat = self._distances(
+        distmat = pairwise_distances(
             torch.stack([r['embedding'] for r in query]),
-            torch.stack([r['embedding'] for r in gallery]))
+            torch.stack([r['embedding'] for r in gallery]), self.dist)
         result = eval_cmc_map(
             distmat,
             [r['pid'] for r in query], [r['pid'] for r in gallery],
@@ -253,13 +293,3 @@ class ReIDMetric(BaseMetric):
                    for k in self.topk}
         metrics['mAP'] = 100 * result.mAP
         return metrics
-
-    def _distances(self, query: torch.Tensor,
-                   gallery: torch.Tensor) -> np.ndarray:
-        """``(num_query, num_gallery)`` distances, in float64."""
-        query, gallery = query.double(), gallery.double()
-        if self.dist == 'cosine':
-            query = torch.nn.functional.normalize(query, dim=1)
-            gallery = torch.nn.functional.normalize(gallery, dim=1)
-            return (1 - query @ gallery.T).numpy()
-        return torch.cdist(query, gallery).numpy()

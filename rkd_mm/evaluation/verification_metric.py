@@ -1,6 +1,6 @@
 """Face verification on image pairs: k-fold accuracy and TAR at a FAR."""
 import logging
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -10,8 +10,8 @@ from mmengine.logging import print_log
 from rkd_mm.registry import METRICS
 
 __all__ = [
-    'best_threshold', 'kfold_verification_accuracy', 'TarAtFar',
-    'tar_at_far', 'far_key', 'FaceVerificationMetric'
+    'pair_similarities', 'best_threshold', 'kfold_verification_accuracy',
+    'TarAtFar', 'tar_at_far', 'far_key', 'FaceVerificationMetric'
 ]
 
 # Convention shared by every function here: a pair is accepted as "same
@@ -31,6 +31,37 @@ def _as_pairs(similarities, is_same):
             'Verification similarities contain NaN or infinite values: '
             'check the embeddings.')
     return sims, same.astype(bool)
+
+
+def pair_similarities(embeddings: Mapping[int, torch.Tensor],
+                      pairs: Sequence) -> np.ndarray:
+    """Cosine similarity of each pair, float64: what verification
+    thresholds.
+
+    Args:
+        embeddings: ``{sample_idx: 1-D embedding}`` of the evaluated images.
+        pairs: ``(idx_a, idx_b, is_same, fold)`` per pair, as
+            :class:`~rkd_mm.datasets.LFWPairsDataset`'s meta ``pairs``.
+
+    Returns:
+        np.ndarray: ``(num_pairs,)`` similarities in [-1, 1].
+
+    Raises:
+        ValueError: When a pair's image was not evaluated.
+    """
+    idx_a = [int(p[0]) for p in pairs]
+    idx_b = [int(p[1]) for p in pairs]
+    missing = sorted(set(idx_a + idx_b) - set(embeddings))
+    if missing:
+        raise ValueError(
+            f'{len(missing)} images of the pairs were not evaluated '
+            f'(sample_idx {missing[:5]}...): the test dataloader must '
+            'cover the whole pairs data set (no subset, no drop_last).')
+    emb_a = torch.nn.functional.normalize(
+        torch.stack([embeddings[i] for i in idx_a]).double(), dim=1)
+    emb_b = torch.nn.functional.normalize(
+        torch.stack([embeddings[i] for i in idx_b]).double(), dim=1)
+    return (emb_a * emb_b).sum(dim=1).numpy()
 
 
 def best_threshold(similarities, is_same) -> float:
@@ -250,13 +281,8 @@ class FaceVerificationMetric(BaseMetric):
                 'the metric; set metric.dataset_meta when calling it '
                 'directly).')
         index = {r['sample_idx']: r['embedding'] for r in results}
-        idx_a, idx_b, is_same, folds = (list(c) for c in zip(*pairs))
-        missing = sorted(set(idx_a + idx_b) - set(index))
-        if missing:
-            raise ValueError(
-                f'{len(missing)} images of the pairs were not evaluated '
-                f'(sample_idx {missing[:5]}...): the test dataloader must '
-                'cover the whole pairs data set (no subset, no drop_last).')
+        sims = pair_similarities(index, pairs)
+        _, _, is_same, folds = (list(c) for c in zip(*pairs))
         fold_ids = sorted(set(folds))
         if self.num_folds is not None and len(fold_ids) != self.num_folds:
             raise ValueError(
@@ -264,11 +290,6 @@ class FaceVerificationMetric(BaseMetric):
                 f'{self.num_folds}: set num_folds={len(fold_ids)} (or None) '
                 'or use a pairs file with that many folds.')
 
-        emb_a = torch.nn.functional.normalize(
-            torch.stack([index[i] for i in idx_a]), dim=1)
-        emb_b = torch.nn.functional.normalize(
-            torch.stack([index[i] for i in idx_b]), dim=1)
-        sims = (emb_a * emb_b).sum(dim=1).numpy()
         is_same = np.asarray(is_same, dtype=bool)
 
         accuracies, _ = kfold_verification_accuracy(sims, is_same, folds)

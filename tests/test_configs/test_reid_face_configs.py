@@ -1,9 +1,12 @@
 """The re-ID and face-verification configs train end to end on data in the
 standard layouts, written by the Fashion-MNIST converter from tiny fake IDX
 files: teacher, LR-only and RKD each for 2 iterations (tiny widths), then
-scored by their own metrics. The configs are used as shipped apart from
-test-only ``--cfg-options`` (data root, sizes, loaders)."""
+scored by their own metrics, and ``tools/test.py --show-dir`` draws their
+retrieval figures. The configs are used as shipped apart from test-only
+``--cfg-options`` (data root, sizes, loaders)."""
+import os
 import os.path as osp
+import sys
 
 import numpy as np
 import pytest
@@ -15,6 +18,7 @@ from conftest import FMNIST_FILES, REPO, load_tool, write_idx
 from rkd_mm.models.task_adapters import EmbeddingAdapter
 
 CONVERTER = load_tool('dataset_converters/fashion_mnist_to_reid.py')
+TEST = load_tool('test.py')
 
 LOADERS = {
     f'{name}.{key}': value
@@ -91,12 +95,31 @@ def train(config: str, work_dir: str, options: dict) -> Runner:
     ('face', {'verif_acc', 'verif_acc_std', 'tar_far_1e-3'}),
 ])
 def test_teacher_lr_only_and_rkd_train_and_score(task, metrics,
-                                                 converted, tmp_path):
+                                                 converted, tmp_path,
+                                                 monkeypatch):
     data = data_options(task, converted)
     teacher = train(f'teachers/{task}_fmnist_r18_hr.py',
                     str(tmp_path / 'teacher'), tiny([''], **data))
     ckpt = str(tmp_path / 'teacher' / 'iter_2.pth')
     assert metrics <= set(teacher.val())
+
+    # tools/test.py --show-dir: rank lists (re-ID), hardest pairs (face)
+    show = str(tmp_path / 'show')
+    options = [f'{k}={v}' for k, v in tiny([''], **data).items()]
+    monkeypatch.setattr(sys, 'argv', [
+        'test.py', osp.join(REPO, 'configs', 'teachers',
+                            f'{task}_fmnist_r18_hr.py'), ckpt,
+        '--work-dir', str(tmp_path / 'test'), '--show-dir', show,
+        '--cfg-options', *options])
+    TEST.main()
+    drawn = sorted(os.listdir(show))
+    if task == 'reid':
+        queries = os.listdir(osp.join(converted, 'market1501', 'query'))
+        assert len(drawn) == min(20, len(queries))
+        assert all(f.startswith('ranklist_') for f in drawn)
+    else:
+        assert drawn == ['hardest_different_pairs.png',
+                         'hardest_same_pairs.png']
 
     lr_only = train(f'baselines/{task}_fmnist_r18_lr_x0.25.py',
                     str(tmp_path / 'lr'), tiny([''], **data))
