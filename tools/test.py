@@ -110,7 +110,8 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace
         raise RuntimeError(
             f'--show/--show-dir: default_hooks.visualization is {cls}, '
             'which is neither mmseg\'s SegVisualizationHook (draw=) nor '
-            "mmpretrain's VisualizationHook (enable=).")
+            "mmpretrain's VisualizationHook / rkd_mm's "
+            'RetrievalVisualizationHook (enable=).')
     if _takes(cls, 'interval'):  # per-image hooks: every test image
         hook['interval'] = 1
     if args.show:

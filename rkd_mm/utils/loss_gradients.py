@@ -38,7 +38,7 @@ ADV_TERM = 'distill.loss_adv'
 
 __all__ = [
     'train_batches', 'build_model', 'loss_terms', 'flat_grad',
-    'current_weight', 'analyse', 'calibrate'
+    'current_weight', 'analyse', 'refuse_degenerate', 'calibrate'
 ]
 
 
@@ -196,6 +196,24 @@ def analyse(model: nn.Module, batches: List[dict],
     return table
 
 
+def refuse_degenerate(table: Dict[str, dict]) -> None:
+    """Raise if :func:`analyse` found a degenerate term: a calibration that
+    leaves a term out is not the rule (its configured weight would swamp
+    the task, a calibrated one would switch the term off).
+
+    Raises:
+        ValueError: Naming each degenerate term and the fix.
+    """
+    degenerate = [f'{name} degenerate: {row["note"]}'
+                  for name, row in table.items() if row.get('degenerate')]
+    if degenerate:
+        raise ValueError(
+            'calibration refused: ' + '; '.join(degenerate) + '. A weight '
+            'that brings such a term to R x the task\'s switches it off. '
+            'Fix the term (see its loss\'s docstring) or leave the method '
+            'out of --target-ratio and set its loss_weight in the config.')
+
+
 def calibrate(cfg: Config, target_ratio: float, batches: int = 8,
               seed: int = 0, device: str = 'cpu') -> Dict[str, float]:
     """The rule: ``{cfg-options key: loss_weight}`` that make every
@@ -218,14 +236,7 @@ def calibrate(cfg: Config, target_ratio: float, batches: int = 8,
     model = build_model(cfg, None, seed, device)
     set_random_seed(seed)
     table = analyse(model, data, target_ratio)
-    degenerate = [f'{name} ({row["note"]})' for name, row in table.items()
-                  if row.get('degenerate')]
-    if degenerate:
-        raise ValueError(
-            'calibration refused: ' + '; '.join(degenerate) + '. A weight '
-            'that brings such a term to R x the task\'s switches it off. '
-            'Fix the term (see its loss\'s docstring) or leave the method '
-            'out of --target-ratio and set its loss_weight in the config.')
+    refuse_degenerate(table)
     out = {}
     for name, row in table.items():
         if 'cfg_option' in row:

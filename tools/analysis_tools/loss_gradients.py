@@ -48,6 +48,7 @@ from mmengine.runner.utils import set_random_seed
 
 from rkd_mm.utils.complexity import is_distiller
 from rkd_mm.utils.loss_gradients import (analyse, build_model,
+                                         refuse_degenerate,
                                          train_batches)
 
 
@@ -163,16 +164,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
         with open(args.out, 'w') as f:
             json.dump(result, f, indent=2)
         print(f'written to {args.out}')
-    degenerate = [k for k, r in table.items() if r.get('degenerate')]
-    if args.target_ratio is not None and degenerate:
-        # a calibration with a term left out is not the rule: the runner
-        # must not train with it (its weight as configured would swamp
-        # the task, a calibrated one would switch the term off)
-        raise SystemExit(
-            f'calibration refused: {", ".join(degenerate)} degenerate at '
-            'these inputs (see the table). Fix the term (see its loss\'s '
-            'docstring) or leave the method out of --target-ratio and set '
-            'its loss_weight in the config.')
+    if args.target_ratio is not None:
+        try:  # after the table is written: the runner stops here
+            refuse_degenerate(table)
+        except ValueError as err:
+            raise SystemExit(str(err)) from err
     return result
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
-from rkd_mm.evaluation.reid_metric import (ReIDMetric, pairwise_distances,
+from rkd_mm.evaluation.reid_metric import (ReIDMetric, _scalar,
+                                           pairwise_distances,
                                            valid_gallery_order)
 from rkd_mm.evaluation.verification_metric import (best_threshold,
                                                    pair_similarities)
@@ -39,10 +40,6 @@ class HardPair(NamedTuple):
     similarity: float
     same: bool
     accepted: bool
-
-
-def _scalar(value) -> int:
-    return int(np.asarray(torch.as_tensor(value).cpu()).reshape(-1)[0])
 
 
 @HOOKS.register_module()
@@ -139,7 +136,7 @@ class RetrievalVisualizationHook(Hook):
                 sample_idx=sample.get('sample_idx'))
             for key in ('pid', 'camid', 'is_query'):
                 if key in sample:
-                    kept[key] = _scalar(sample.get(key))
+                    kept[key] = _scalar(sample.get(key), key)
             self._samples.append(kept)
 
     def after_test_epoch(self, runner, metrics=None) -> None:
@@ -217,9 +214,8 @@ class RetrievalVisualizationHook(Hook):
         sims = pair_similarities(
             {k: s['embedding'] for k, s in by_idx.items()}, pairs)
         # (idx_a, idx_b, is_same, fold), as LFWPairsDataset's meta
-        idx_a = [int(p[0]) for p in pairs]
-        idx_b = [int(p[1]) for p in pairs]
-        same = np.array([bool(p[2]) for p in pairs])
+        idx_a, idx_b, same, _ = zip(*pairs)
+        same = np.array(same, dtype=bool)
         threshold = best_threshold(sims, same)
 
         def pick(indices) -> List[HardPair]:
