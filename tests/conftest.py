@@ -29,6 +29,16 @@ TINY_SETTINGS = DefectDataSettings(
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
+@pytest.fixture(autouse=True)
+def _restore_torch_threads():
+    """Tools run in-process with ``--threads N`` set torch's threads for
+    the whole process: give every test the suite's count back."""
+    threads = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 def seg_batch(n: int = 2, size: int = 64, seed: int = 0) -> dict:
     """A batch as the segmentation data loader gives it: ``n`` random
     uint8 images ``size``² with random 5-class label maps."""
@@ -107,6 +117,31 @@ def tiny_fmnist_root(tmp_path_factory) -> str:
         write_idx(str(root / FMNIST_FILES[split, 'label']),
                   np.arange(n) % 10)
     return str(root)
+
+
+@pytest.fixture(scope='session')
+def tiny_fmnist_reid_root(tmp_path_factory) -> str:
+    """The Fashion-MNIST converter's re-ID / face output for fake IDX files
+    of 20 train and 20 test images a class, each class a grey level plus
+    noise (something to learn); ``market1501/`` and ``lfw_style/`` inside
+    (read-only)."""
+    import numpy as np
+    src = tmp_path_factory.mktemp('fmnist_src')
+    rng = np.random.default_rng(0)
+    for split in ('train', 'test'):
+        labels = rng.permutation(np.repeat(np.arange(10), 20))
+        imgs = np.clip(20 * labels[:, None, None] + 30 +
+                       rng.normal(0, 15, (len(labels), 28, 28)), 0,
+                       255).astype(np.uint8)
+        write_idx(str(src / FMNIST_FILES[split, 'img']), imgs)
+        write_idx(str(src / FMNIST_FILES[split, 'label']), labels)
+    out = str(tmp_path_factory.mktemp('data') / 'fmnist_reid')
+    load_tool('dataset_converters/fashion_mnist_to_reid.py').main([
+        '--src', str(src), '--out', out, '--max-train-per-id', '16',
+        '--num-query', '4', '--val-query', '4', '--val-gallery', '8',
+        '--pairs-folds', '2', '--pairs-per-fold', '6'
+    ])
+    return out
 
 
 def set_data_root(cfg: Config, data_root: str) -> Config:

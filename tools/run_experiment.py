@@ -22,7 +22,18 @@ one protocol:
   discriminator) taken from the recipe config that CONFIG's
   ``method_recipes`` names for it (ours name ``configs/baselines/`` and
   ``configs/rkd/rkd-dense_*`` files; a method without a recipe is refused);
-* ``rkd``: ``CONFIG`` itself.
+* ``rkd``: ``CONFIG`` itself;
+* two reference models without distillation, which split the teacher -
+  LR-only gap: ``lr_ceiling``, the teacher's config (network, schedule,
+  input size and cost) trained and tested on the LR image brought back to
+  HR size (bilinear; :func:`rkd_mm.utils.lr_scale.set_lr_ceiling`) -- the
+  student's information with the teacher's capacity, the most any
+  distillation can reach from these pixels -- and ``hr_student``, the
+  student's config trained on the HR image (scale 1; one run per seed
+  for every scale). Like the teacher they are trained once, in
+  ``--reference-dir`` (``work_dirs/reference_models/<config>_<run>_<hash>/``
+  by default), and reused by every work dir that plans the same
+  configuration.
 
 The scales default to CONFIG's own (its student's LR data preprocessor; its
 weights were set for that scale; another scale prints a note: calibrate
@@ -44,16 +55,22 @@ is the metric CONFIG selects checkpoints by (``save_best``: ``mIoU`` for
 segmentation, ``accuracy`` for classification; macro-F1, AUROC and
 per-class IoU or F1 are shown beside it when reported) — the paired
 difference to LR-only at the same scale over shared seeds with its 95 %
-Student-t interval, the share of the teacher–LR-only gap closed, GFLOPs,
-parameters and CPU latency. Latency is measured once per distinct
+Student-t interval, the share of the teacher–LR-only gap closed and of the
+LR ceiling–LR-only gap (each with its interval), GFLOPs, parameters and
+CPU latency. Latency is measured once per distinct
 (architecture, input size) of the deployed models (LR-only and every
 distiller with the same student at one scale share one), all of them and
 the teacher interleaved round by round in one session (``cost.json``).
 
-Each run records the torch threads it trained with (``OMP_NUM_THREADS``,
-inherited by its tools); a table whose students mix thread counts says so
-in a warning: set it alike for every run of a work dir (two 1-thread
-runners, e.g. one per scale, use 2 cores best).
+Each run records the CPU that trained it (model, instruction set, torch
+and oneDNN versions, instruction-set caps such as ``ONEDNN_MAX_CPU_ISA``:
+:func:`rkd_mm.utils.machine.cpu_numerics`); a table whose runs were
+trained on different CPUs is refused (their rounding differs by as much as
+a method's effect) unless ``--allow-mixed-cpus``, and the table names the
+machine. Each run records the torch threads it trained with
+(``OMP_NUM_THREADS``, inherited by its tools); a table whose students mix
+thread counts says so in a warning: set it alike for every run of a work
+dir (two 1-thread runners, e.g. one per scale, use 2 cores best).
 
 ``--iters N`` sets every *student* schedule to N iterations (LR schedule,
 validation/checkpoint intervals and the distillation warm-up are rescaled
@@ -80,6 +97,7 @@ import argparse
 import copy
 import csv
 import glob
+import hashlib
 import json
 import math
 import os
@@ -101,7 +119,8 @@ from mmengine.config import Config, DictAction
 from rkd_mm.engine.hooks.teacher_cache_hook import random_transforms
 from rkd_mm.utils.cfg_options import check_cfg_options
 from rkd_mm.utils.complexity import is_distiller
-from rkd_mm.utils.lr_scale import lr_scales, set_lr_scale
+from rkd_mm.utils.machine import cpu_numerics, numerics_key
+from rkd_mm.utils.lr_scale import lr_scales, set_lr_ceiling, set_lr_scale
 from rkd_mm.utils.teacher_cache_fill import count_variants
 from rkd_mm.utils.work_dir import list_checkpoints
 
@@ -111,7 +130,14 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # distillation fields are transplanted into CONFIG (the scale comes from
 # --scales)
 RECIPE_METHODS = ('kd', 'fitnet', 'at', 'relkd', 'cwd', 'dkd', 'rkd_dense')
-METHODS = ['lr_only', *RECIPE_METHODS, 'rkd']
+# the two reference models beside every table (no distillation): the
+# teacher's network on the LR information, the student's network on the HR
+# image; they split the teacher - LR-only gap into what the LR input has
+# lost and what the student's capacity misses
+REFERENCE_METHODS = ('lr_ceiling', 'hr_student')
+METHODS = ['lr_only', *RECIPE_METHODS, 'rkd', *REFERENCE_METHODS]
+# methods that train without a teacher
+PLAIN_METHODS = ('lr_only', *REFERENCE_METHODS)
 # our methods: compared with the strongest baseline too
 OURS = ('rkd', 'rkd_dense')
 DISTILL_FIELDS = ('student_taps', 'teacher_taps', 'connectors',
@@ -122,8 +148,14 @@ LABELS = {
     'teacher': 'teacher (HR)', 'lr_only': 'LR-only', 'kd': 'KD (Hinton)',
     'fitnet': 'FitNet', 'at': 'AT', 'relkd': 'Relational KD (Park)',
     'cwd': 'CWD', 'dkd': 'DKD', 'rkd_dense': 'dense CRKD (ours)',
-    'rkd': 'RKD (ours)'
+    'rkd': 'RKD (ours)', 'lr_ceiling': 'LR ceiling (teacher net, LR input)',
+    'hr_student': 'HR student (student net, HR input)'
 }
+#: where the reference models (``--methods lr_ceiling hr_student``) are
+#: trained, one folder per config: shared by every work dir that plans the
+#: same run, as the teacher's folder is
+REFERENCE_ROOT = osp.join('work_dirs', 'reference_models')
+
 ITER_RE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\].*?eta: (\S+)')
 
 
@@ -151,6 +183,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='run METHOD with only the first N of --seeds (e.g. "kd=1": a '
         'baseline reported as one seed, an indication; the table says n)')
     parser.add_argument('--work-dir', default='work_dirs/experiment')
+    parser.add_argument(
+        '--reference-dir', default=REFERENCE_ROOT,
+        help='where the reference models (--methods lr_ceiling hr_student) '
+        'are trained and kept for every work dir (default %(default)s)')
     parser.add_argument('--iters', type=int,
                         help='student schedule length (default: CONFIG\'s)')
     parser.add_argument(
@@ -172,6 +208,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--latency-repeats', type=int, default=30,
                         help='timed rounds for the CPU latency (each '
                         'distinct model forwards once per round)')
+    parser.add_argument(
+        '--allow-mixed-cpus', action='store_true',
+        help='make the table although its runs were trained on different '
+        'CPUs or kernel settings (refused by default: their rounding '
+        'differs by as much as a method\'s effect); the table then says so')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in every run\'s config, key=value pairs')
@@ -245,17 +286,19 @@ def parse_target_ratios(values: Optional[List[str]], methods: List[str],
             parser.error(f'--target-ratio {value!r}: R must be > 0')
         if not sep:
             default = ratio
-        elif method not in methods or method == 'lr_only':
+        elif method not in methods or method in PLAIN_METHODS:
             parser.error(f'--target-ratio {value!r}: {method!r} is not a '
                          'distiller method of --methods '
                          f'({" ".join(methods)})')
         else:
             ratios[method] = ratio
-    missing = [m for m in methods if m != 'lr_only' and m not in ratios]
+    missing = [m for m in methods
+               if m not in PLAIN_METHODS and m not in ratios]
     if missing and default is None:
         parser.error('--target-ratio gives no R for ' + ', '.join(missing) +
                      '; add a plain R for the rest or METHOD=R for each')
-    return {m: ratios.get(m, default) for m in methods if m != 'lr_only'}
+    return {m: ratios.get(m, default) for m in methods
+            if m not in PLAIN_METHODS}
 
 
 # ----------------------------------------------------------------------
@@ -383,7 +426,7 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
     # refused before anything trains (a first run trains the teacher first)
     primary_metric(cfg, args.config)
     for method in args.methods:
-        if method not in ('lr_only', 'rkd'):
+        if method not in ('rkd', *PLAIN_METHODS):
             recipe_of(cfg, method, args.config)
     work_root = args.work_dir
 
@@ -423,18 +466,28 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
                 if args.seeds.index(seed) >= args.max_seeds.get(
                         method, len(args.seeds)):
                     continue
-                if method == 'lr_only':
+                if method == 'hr_student' and scale != scales[0]:
+                    continue  # one HR run per seed serves every scale
+                if method in ('lr_only', 'hr_student'):
                     run_cfg = Config.fromfile(cfg.model.student.cfg_path)
                     run_cfg.merge_from_dict(shared)
-                    set_lr_scale(run_cfg, scale)
+                    set_lr_scale(run_cfg, scale if method == 'lr_only'
+                                 else 1.0)
+                elif method == 'lr_ceiling':
+                    run_cfg = Config.fromfile(cfg.model.teacher.cfg_path)
+                    run_cfg.merge_from_dict(shared)
+                    set_lr_ceiling(run_cfg, scale)
                 else:
                     run_cfg = copy.deepcopy(cfg)
                     if method != 'rkd':
                         transplant_method(run_cfg, method)
                     set_lr_scale(run_cfg, scale)
-                if args.iters is not None:
+                # the LR ceiling keeps the teacher's schedule (its capacity
+                # and training, the student's information)
+                if args.iters is not None and method != 'lr_ceiling':
                     set_iters(run_cfg, args.iters)
-                if args.target_ratio is not None and method != 'lr_only':
+                if args.target_ratio is not None and \
+                        method not in PLAIN_METHODS:
                     run_cfg.calibration = dict(
                         target_ratio=args.target_ratio[method],
                         batches=CALIBRATION_BATCHES, seed=0)
@@ -443,10 +496,26 @@ def build_plan(args: argparse.Namespace) -> Tuple[Run, List[Run]]:
                         run_cfg.merge_from_dict(weights)
                 run_cfg.randomness = dict(
                     run_cfg.get('randomness', {}), seed=seed)
-                students.append(
-                    Run(f'{method}_x{scale:g}_s{seed}', method, scale, seed,
-                        run_cfg, work_root))
+                run_scale = 1.0 if method == 'hr_student' else scale
+                run = Run(f'{method}_x{run_scale:g}_s{seed}', method,
+                          run_scale, seed, run_cfg, work_root)
+                if method in REFERENCE_METHODS:
+                    # trained once and kept, like the teacher: another work
+                    # dir (other methods, seeds) reuses the same training
+                    run.train_dir = reference_dir(run, args.reference_dir)
+                students.append(run)
     return teacher, students
+
+
+def reference_dir(run: Run, root: str = REFERENCE_ROOT) -> str:
+    """The shared training folder of a reference run: its name and a hash
+    of its config (every compared key), so that only an identical
+    configuration reuses it."""
+    text = json.dumps(comparable_config(run.cfg), sort_keys=True,
+                      default=repr)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    stem = osp.splitext(osp.basename(run.cfg.filename or 'config'))[0]
+    return osp.join(root, f'{stem}_{run.name}_{digest}')
 
 
 # ----------------------------------------------------------------------
@@ -618,21 +687,24 @@ def _flatten(value, prefix: str = '') -> Dict[str, object]:
     return out
 
 
+def comparable_config(cfg: Config) -> Dict[str, object]:
+    """``cfg`` flattened (``{'a.b.0': leaf}``) without the keys that do
+    not change a run (:data:`UNCOMPARED`), through the same dump/load round
+    trip as a frozen config file."""
+    text = Config(cfg.to_dict()).pretty_text
+    loaded = Config.fromstring(text, file_format='.py')
+    return {k: v for k, v in _flatten(loaded.to_dict()).items()
+            if not any(k == u or k.startswith(u + '.') for u in UNCOMPARED)}
+
+
 def config_changes(run: Run) -> List[str]:
     """Keys where the run's planned config differs from the one frozen in
     its folder at its first attempt (empty if none was frozen yet)."""
     if not osp.isfile(run.config_file):
         return []
 
-    def flat(cfg: Config) -> Dict[str, object]:
-        # through the same dump/load round trip as the frozen file
-        text = Config(cfg.to_dict()).pretty_text
-        loaded = Config.fromstring(text, file_format='.py')
-        return {k: v for k, v in _flatten(loaded.to_dict()).items()
-                if not any(k == u or k.startswith(u + '.')
-                           for u in UNCOMPARED)}
-
-    frozen, planned = flat(Config.fromfile(run.config_file)), flat(run.cfg)
+    frozen = comparable_config(Config.fromfile(run.config_file))
+    planned = comparable_config(run.cfg)
     changed = [k for k in sorted(set(frozen) | set(planned),
                                  key=lambda k: ('max_iters' not in k, k))
                if frozen.get(k, '<absent>') != planned.get(k, '<absent>')]
@@ -778,7 +850,7 @@ def plan_fills(todo: List[Run], teacher_ckpt: str) -> List[FillJob]:
     """
     fills, done = [], set()
     for run in todo:
-        if run.method == 'lr_only' or not run.train or \
+        if run.method in PLAIN_METHODS or not run.train or \
                 cache_signature(run.cfg) is None:  # nothing on disk to fill
             continue
         freeze_config(run, teacher_ckpt)
@@ -808,6 +880,18 @@ def job_order(todo: List[Run], fills: List[FillJob]) -> list:
     return head + [run for run in todo if run.name not in served]
 
 
+#: written into a reference run's shared training folder once it trained
+TRAINED_FILE = 'trained.json'
+
+
+def _write_json(path: str, data: dict) -> None:
+    """Write ``data`` to ``path`` atomically (a reader never sees half)."""
+    tmp = f'{path}.{os.getpid()}.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
 def execute(run: Run, progress: Progress,
             teacher_ckpt: Optional[str] = None,
             threads: Optional[int] = None) -> dict:
@@ -821,9 +905,18 @@ def execute(run: Run, progress: Progress,
     freeze_config(run, teacher_ckpt)
     log = osp.join(run.dir, 'run.log')
     start = time.time()
-    train_s = 0.0
+    # how the checkpoint was trained: this run, or (a shared reference
+    # folder) an earlier run of the same config
+    trained = dict(train_s=0.0, train_threads=None, machine=None)
     ckpt = run.ckpt
-    if run.train:
+    done_file = osp.join(train_dir, TRAINED_FILE)
+    if run.train and osp.isfile(done_file):
+        with open(done_file) as f:
+            trained = json.load(f)
+        ckpt = trained['checkpoint']
+        print(f'[{progress.done + 1}/{progress.total}] {run.name}: trained '
+              f'earlier in {train_dir}, reused', flush=True)
+    elif run.train:
         args = ['tools/train.py', run.config_file, '--work-dir', train_dir]
         # a run stopped after a checkpoint resumes (tools/train.py takes
         # the newest iter_*.pth when last_checkpoint is gone)
@@ -833,12 +926,19 @@ def execute(run: Run, progress: Progress,
               f'training ({"resuming" if "--resume" in args else "new"}), '
               f'log {log}', flush=True)
         run_tool(args, log, progress, run, threads=threads)
-        train_s = time.time() - start
         ckpt = newest(osp.join(train_dir, 'best_*.pth')) or newest(
             osp.join(train_dir, 'iter_*.pth'))
         if ckpt is None:
             raise RuntimeError(f'{run.name}: no checkpoint in {train_dir} '
                                f'after training; see {log}.')
+        # part of the protocol: a seed trained with another thread count
+        # or on another CPU differs at float rounding, which training
+        # amplifies (the child inherits OMP_NUM_THREADS and the machine)
+        trained = dict(train_s=round(time.time() - start, 1),
+                       train_threads=threads or torch.get_num_threads(),
+                       machine=cpu_numerics(), checkpoint=ckpt)
+        if train_dir != run.dir:  # a shared folder: others may reuse it
+            _write_json(done_file, trained)
     print(f'[{progress.done + 1}/{progress.total}] {run.name}: testing '
           f'{ckpt}', flush=True)
     test_start = time.time()
@@ -855,18 +955,13 @@ def execute(run: Run, progress: Progress,
                   seed=run.seed, checkpoint=ckpt, metrics=metrics,
                   # the val score that selected the checkpoint
                   val_score=best_val_score(ckpt) if run.train else None,
-                  train_s=round(train_s, 1),
-                  # part of the protocol: a seed trained with another
-                  # thread count differs at float rounding, which training
-                  # amplifies (the child inherits OMP_NUM_THREADS)
-                  train_threads=(threads or torch.get_num_threads())
-                  if run.train else None,
+                  train_s=trained['train_s'],
+                  train_threads=trained['train_threads'],
+                  # the CPU and kernels that trained it (None: scored only)
+                  machine=trained['machine'],
                   test_s=round(time.time() - test_start, 1),
                   config=run.config_file)
-    tmp = run.result_file + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(result, f, indent=2)
-    os.replace(tmp, run.result_file)
+    _write_json(run.result_file, result)
     done = progress.finish(run, time.time() - start)
     metric = primary_metric(run.cfg, run.config_file)
     print(f'[{done}/{progress.total}] {run.name}: {metric} '
@@ -937,23 +1032,46 @@ def paired_difference(values: Dict[object, float],
     if not seeds:
         return None
     diffs = [values[s] - baseline[s] for s in seeds]
-    mean, sd = mean_sd(diffs)
-    out = dict(n=len(diffs), seeds=seeds, mean=mean, sd=sd, lo=None,
-               hi=None)
+    return dict(interval(diffs), seeds=seeds)
+
+
+def interval(values: List[float]) -> dict:
+    """Mean, sample sd and the 95 % Student-t interval of ``values``
+    (``n``; ``sd``/``lo``/``hi`` None for one value)."""
+    mean, sd = mean_sd(values)
+    out = dict(n=len(values), mean=mean, sd=sd, lo=None, hi=None)
     if sd is not None:
-        half = t975(len(diffs) - 1) * sd / math.sqrt(len(diffs))
+        half = t975(len(values) - 1) * sd / math.sqrt(len(values))
         out.update(lo=mean - half, hi=mean + half)
     return out
 
 
 def gap_closed(values: Dict[object, float], baseline: Dict[object, float],
-               teacher: float) -> Optional[float]:
-    """Mean over shared seeds of ``(method - LR-only) / (teacher -
-    LR-only)``: 0 is LR-only, 1 the teacher (None if nothing to divide)."""
-    ratios = [(values[s] - baseline[s]) / (teacher - baseline[s])
-              for s in sorted(set(values) & set(baseline), key=str)
-              if teacher != baseline[s]]
-    return sum(ratios) / len(ratios) if ratios else None
+               reference) -> Optional[dict]:
+    """The share of the gap from LR-only to ``reference`` that a method
+    closes, per seed, with its 95 % interval over seeds.
+
+    ``r_s = (values[s] - baseline[s]) / (ref_s - baseline[s])`` over the
+    seeds both have: 0 is LR-only, 1 the reference. ``reference`` is one
+    score (the teacher) or scores by seed (the LR ceiling); a seed it lacks
+    takes the mean of its seeds (then its own spread is not in the
+    interval). Returns :func:`interval` of the ``r_s`` (and ``seeds``), or
+    None when nothing can be divided.
+    """
+    if isinstance(reference, dict):
+        if not reference:
+            return None
+        mean_ref = sum(reference.values()) / len(reference)
+        ref_of = {s: reference.get(s, mean_ref) for s in values}
+    else:
+        ref_of = {s: reference for s in values}
+    seeds = [s for s in sorted(set(values) & set(baseline), key=str)
+             if ref_of[s] != baseline[s]]
+    if not seeds:
+        return None
+    ratios = [(values[s] - baseline[s]) / (ref_of[s] - baseline[s])
+              for s in seeds]
+    return dict(interval(ratios), seeds=seeds)
 
 
 def fmt_mean_sd(mean: float, sd: Optional[float]) -> str:
@@ -984,8 +1102,15 @@ def fmt_vs_best(diff: Optional[dict], n: Optional[int] = None) -> str:
     return f'{fmt_diff(diff, n)} vs {name}'
 
 
-def fmt_gap(gap: Optional[float]) -> str:
-    return '—' if gap is None else f'{100 * gap:.1f} %'
+def fmt_gap(gap: Optional[dict], n: Optional[int] = None) -> str:
+    """``10.2 % [-4.0, +24.4]``; one seed: ``10.2 % (1 seed)``."""
+    if gap is None:
+        return '—'
+    text = f'{100 * gap["mean"]:.1f} %'
+    if gap['lo'] is None:
+        return f'{text} (1 seed)'
+    text += f' [{100 * gap["lo"]:+.1f}, {100 * gap["hi"]:+.1f}]'
+    return text if n is None or gap['n'] == n else f'{text} (n={gap["n"]})'
 
 
 # ----------------------------------------------------------------------
@@ -1108,8 +1233,46 @@ def extra_keys(row: dict, metric: Optional[str] = None) -> List[str]:
     return [k for k in EXTRA_METRICS if k in row and k != metric]
 
 
+class MixedMachinesError(ValueError):
+    """Runs trained on CPUs that round differently in one comparison."""
+
+
+def check_machines(results: List[dict], allow_mixed: bool = False
+                   ) -> List[str]:
+    """The machines (:func:`rkd_mm.utils.machine.numerics_key`) that
+    trained ``results``; refuse more than one unless ``allow_mixed``.
+
+    Paired differences compare seeds run for run; a seed trained on
+    another CPU kind (or with another instruction-set cap) is another
+    draw, as large as a method's effect (1.5 mIoU between an AMD and an
+    Intel machine of this project for one config and seed). A run that
+    recorded no machine (made before runs recorded it) counts as
+    ``unknown``. Runs that were only scored (the teacher) are left out.
+    """
+    keys = sorted({numerics_key(r.get('machine')) for r in results
+                   if r.get('train_s')})
+    if len(keys) > 1 and not allow_mixed:
+        by_key: Dict[str, List[str]] = {}
+        for r in results:
+            if r.get('train_s'):
+                by_key.setdefault(numerics_key(r.get('machine')),
+                                  []).append(r['name'])
+        shown = '; '.join(f'{k}: {", ".join(sorted(v)[:4])}'
+                          f'{" ..." if len(v) > 4 else ""}'
+                          for k, v in sorted(by_key.items()))
+        raise MixedMachinesError(
+            f'These runs were trained on {len(keys)} different CPUs or '
+            f'kernel settings ({shown}); their float rounding differs, and '
+            'a paired comparison would mix that into the methods\' '
+            'differences. Rerun the runs of one machine kind in their own '
+            'work dir, or pass --allow-mixed-cpus to make the table anyway '
+            '(it then says so).')
+    return keys
+
+
 def aggregate(runs: List[Run], costs: dict,
-              metric: str = 'mIoU') -> List[dict]:
+              metric: str = 'mIoU',
+              allow_mixed_machines: bool = False) -> List[dict]:
     """One row per (method, scale): statistics over seeds.
 
     ``metric`` is the primary metric (CONFIG's ``save_best``). Per row:
@@ -1118,14 +1281,20 @@ def aggregate(runs: List[Run], costs: dict,
     seed); ``n``: seeds; ``val``/``val_std``: the val score that selected
     each checkpoint; ``diff``: the paired difference of ``metric`` to
     LR-only at the same scale (:func:`paired_difference`; None for LR-only,
-    the teacher, or without LR-only runs); ``gap_closed``
-    (:func:`gap_closed`, needs the teacher too).
+    the teacher, the HR student, or without LR-only runs); ``gap_closed``:
+    the share of the teacher - LR-only gap closed, ``gap_reachable``: of
+    the LR ceiling - LR-only gap at that scale (:func:`gap_closed`, with
+    intervals; needs the teacher, the ``lr_ceiling`` runs); ``machines``:
+    the CPUs that trained the table's runs (:func:`check_machines`, which
+    refuses several unless ``allow_mixed_machines``).
     """
     rows, groups = [], {}
     for run in runs:
         if run.finished:
             groups.setdefault((run.method, run.scale), []).append(
                 run.result())
+    machines = check_machines([r for g in groups.values() for r in g],
+                              allow_mixed_machines)
 
     def by_seed(method, scale, key=metric):
         return {r['seed']: r['metrics'][key]
@@ -1140,7 +1309,8 @@ def aggregate(runs: List[Run], costs: dict,
                         *per_class_keys(first)]
         row = dict(method=method, label=LABELS.get(method, method),
                    scale=scale, n=len(results), metric=metric,
-                   seeds=[r['seed'] for r in results], **cost)
+                   seeds=[r['seed'] for r in results], machines=machines,
+                   **cost)
         for key in metric_names:
             row[key], row[key + '_std'] = mean_sd(
                 [r['metrics'][key] for r in results if key in r['metrics']])
@@ -1153,27 +1323,33 @@ def aggregate(runs: List[Run], costs: dict,
         row['train_threads'] = sorted(
             {r.get('train_threads') for r in results if r['train_s']},
             key=str)
-        row['diff'] = row['gap_closed'] = None
-        if method not in ('teacher', 'lr_only'):
+        row['diff'] = row['gap_closed'] = row['gap_reachable'] = None
+        if method not in ('teacher', 'lr_only', 'hr_student'):
             mine, base = by_seed(method, scale), by_seed('lr_only', scale)
             row['diff'] = paired_difference(mine, base)
             if teacher is not None:
                 row['gap_closed'] = gap_closed(mine, base, teacher)
+            ceiling = by_seed('lr_ceiling', scale)
+            if ceiling:
+                row['gap_reachable'] = gap_closed(mine, base, ceiling)
         row['train_s'] = sum(r['train_s'] for r in results) / len(results)
         rows.append(row)
     for row in rows:  # ours against the strongest baseline at its scale
         row['vs_best'] = None
         if row['method'] not in OURS:
             continue
-        rivals = [r for r in rows if r['scale'] == row['scale']
-                  and r['method'] not in (*OURS, 'teacher', 'lr_only')]
+        rivals = [r for r in rows if r['scale'] == row['scale'] and
+                  r['method'] not in (*OURS, 'teacher', *PLAIN_METHODS)]
         if rivals:
             best = max(rivals, key=lambda r: r[metric])
             diff = paired_difference(by_seed(row['method'], row['scale']),
                                      by_seed(best['method'], row['scale']))
             if diff is not None:
                 row['vs_best'] = dict(diff, method=best['method'])
-    order = {m: i for i, m in enumerate(['teacher', *METHODS])}
+    # the references first: teacher, HR student, then per scale the LR
+    # ceiling above LR-only and the methods
+    order = {m: i for i, m in enumerate(dict.fromkeys(
+        ['teacher', 'hr_student', 'lr_ceiling', *METHODS]))}
     rows.sort(key=lambda r: (-r['scale'], order.get(r['method'], 99)))
     return rows
 
@@ -1182,6 +1358,8 @@ CSV_FIELDS = ['method', 'scale', 'n', 'input', 'gflops', 'params_m',
               'latency_ms', 'latency_iqr_ms', 'val_mean', 'val_std',
               'metric', 'mean', 'std',
               'diff_mean', 'diff_lo', 'diff_hi', 'diff_n', 'gap_closed',
+              'gap_closed_lo', 'gap_closed_hi', 'gap_reachable',
+              'gap_reachable_lo', 'gap_reachable_hi',
               'best_baseline', 'vs_best_mean', 'vs_best_lo', 'vs_best_hi']
 
 
@@ -1193,7 +1371,8 @@ def csv_row(row: dict, classes: List[str],
     def value(v):
         return '' if v is None else v
 
-    out = {k: value(row.get(k)) for k in CSV_FIELDS if k in row}
+    out = {k: value(row.get(k)) for k in CSV_FIELDS
+           if k in row and not k.startswith('gap_')}
     if 'input' in row:
         out['input'] = 'x'.join(map(str, row['input'][-2:]))
     metric = row['metric']
@@ -1204,8 +1383,12 @@ def csv_row(row: dict, classes: List[str],
                diff_mean=value(diff.get('mean')),
                diff_lo=value(diff.get('lo')), diff_hi=value(diff.get('hi')),
                diff_n=value(diff.get('n')),
-               gap_closed=value(row.get('gap_closed')),
                train_s=row.get('train_s', ''))
+    for gap in ('gap_closed', 'gap_reachable'):
+        stats = row.get(gap) or {}
+        out.update({gap: value(stats.get('mean')),
+                    f'{gap}_lo': value(stats.get('lo')),
+                    f'{gap}_hi': value(stats.get('hi'))})
     best = row.get('vs_best') or {}
     out.update(best_baseline=value(best.get('method')),
                vs_best_mean=value(best.get('mean')),
@@ -1226,7 +1409,9 @@ def table_lines(rows: List[dict]) -> List[str]:
     header = ['method', 'scale', 'input', 'GFLOPs', 'params (M)',
               'CPU latency (ms)', f'val {metric} (mean ± sd)',
               f'test {metric} (mean ± sd)', 'n (seeds)',
-              f'Δ {metric} vs LR-only [95 % CI]', 'gap closed',
+              f'Δ {metric} vs LR-only [95 % CI]',
+              'gap closed vs teacher [95 % CI]',
+              'gap closed vs reachable [95 % CI]',
               'Δ vs best baseline [95 % CI]'] + [
                   f'test {k} (mean ± sd)' for k in extras] + [
                   c.split('.', 1)[1] for c in classes]
@@ -1235,15 +1420,17 @@ def table_lines(rows: List[dict]) -> List[str]:
     for row in rows:
         size = row.get('input', ['?', '?'])
         cells = [
-            row['label'], 'HR' if row['method'] == 'teacher' else
-            f'×{row["scale"]:g}', f'{size[-2]}×{size[-1]}',
+            row['label'], 'HR' if row['method'] in ('teacher', 'hr_student')
+            else f'×{row["scale"]:g}', f'{size[-2]}×{size[-1]}',
             f'{row.get("gflops", nan):.3f}',
             f'{row.get("params_m", nan):.2f}',
             f'{row.get("latency_ms", nan):.1f}',
             '—' if row.get('val') is None else fmt_mean_sd(
                 row['val'], row['val_std']),
             fmt_mean_sd(row[metric], row[metric + '_std']), fmt_n(row['n']),
-            fmt_diff(row['diff'], row['n']), fmt_gap(row['gap_closed']),
+            fmt_diff(row['diff'], row['n']),
+            fmt_gap(row['gap_closed'], row['n']),
+            fmt_gap(row['gap_reachable'], row['n']),
             fmt_vs_best(row.get('vs_best'), row['n'])
         ] + [
             '—' if row.get(k) is None else fmt_mean_sd(
@@ -1264,17 +1451,43 @@ TABLE_NOTES = (
     'the same scale, mean d and its 95 % Student-t interval '
     'mean ± t(0.975, n−1)·sd(d)/√n (an interval that excludes 0 is a '
     'difference these seeds resolve); with one seed the single '
-    'difference. Gap closed: mean over seeds of '
-    '(method − LR-only)/(teacher − LR-only), 0 % = LR-only, 100 % = '
-    'teacher. Δ vs best baseline (our methods only): the same paired '
-    'difference against the KD baseline with the highest mean at that '
-    'scale. GFLOPs and latency: one image (batch 1) at the deployed '
-    'model\'s input size (the student at LR for a distiller), random '
-    'weights; every distinct (architecture, input size) is timed once, '
-    'teacher included, interleaved round by round in one session on this '
-    'machine\'s CPU (median of the rounds; {threads} torch threads, see '
-    'cost.json), so rows sharing a student show one number. Plots: '
-    '{plots}.\n')
+    'difference. Gap closed vs teacher: per seed '
+    '(method − LR-only)/(teacher − LR-only), its mean and 95 % interval '
+    'over seeds; 0 % = LR-only, 100 % = the teacher. Gap closed vs '
+    'reachable: the same against the LR ceiling at that scale '
+    '(lr_ceiling: the teacher\'s network, schedule and input size trained '
+    'and tested on the LR image brought back to HR size, bilinear) -- the '
+    'part of the gap the LR input still holds, so 100 % is all that any '
+    'method could reach from these pixels with the teacher\'s capacity; '
+    'paired by seed where the ceiling has that seed, else against its '
+    'mean (whose own spread is then not in the interval). HR student: '
+    'the student\'s network trained on the HR image (the teacher\'s '
+    'information, the student\'s capacity). Δ vs best baseline (our '
+    'methods only): the same paired difference against the KD baseline '
+    'with the highest mean at that scale. GFLOPs and latency: one image '
+    '(batch 1) at the deployed model\'s input size (the student at LR for '
+    'a distiller), random weights; every distinct (architecture, input '
+    'size) is timed once, teacher included, interleaved round by round in '
+    'one session on this machine\'s CPU (median of the rounds; {threads} '
+    'torch threads, see cost.json), so rows sharing a student show one '
+    'number. Plots: {plots}.\n')
+
+
+def machines_note(rows: List[dict]) -> str:
+    """Which CPU trained the table's runs; a warning when there are
+    several (a table made with ``--allow-mixed-cpus``)."""
+    machines = rows[0].get('machines') or [] if rows else []
+    if len(machines) == 1:
+        return f'Trained on: {machines[0]}.\n'
+    if not machines:
+        return ''
+    warning = ('WARNING: the runs of this table were trained on '
+               f'{len(machines)} different CPUs or kernel settings '
+               f'({"; ".join(machines)}): float rounding differs between '
+               'them, so paired differences mix machine noise into the '
+               'methods\' effects (--allow-mixed-cpus).\n')
+    print(warning, flush=True)
+    return warning
 
 
 def write_reports(rows: List[dict], work_root: str) -> List[str]:
@@ -1305,6 +1518,7 @@ def write_reports(rows: List[dict], work_root: str) -> List[str]:
         f.write(TABLE_NOTES.format(
             threads=threads, metric=metric,
             plots=', '.join(osp.relpath(p, work_root) for p in plots)))
+        f.write(machines_note(rows))
         f.write(threads_note(rows))
         if gradients:
             f.write('\n## What each term puts on the student, at the weight '
@@ -1501,7 +1715,8 @@ def run_parallel(students: List[Run], progress: Progress, teacher_ckpt: str,
             if isinstance(run, FillJob):
                 return run(threads)
             return execute(run, progress,
-                           teacher_ckpt if run.method != 'lr_only' else None,
+                           None if run.method in PLAIN_METHODS else
+                           teacher_ckpt,
                            threads)
         except BaseException:
             failed.set()
@@ -1566,13 +1781,18 @@ def main(argv: Optional[List[str]] = None) -> None:
                 if run.cfg.get('calibration') is not None:
                     calibrate(run, students, teacher_ckpt, args.work_dir)
                 execute(run, progress,
-                        teacher_ckpt if run.method != 'lr_only' else None)
+                        None if run.method in PLAIN_METHODS else
+                        teacher_ckpt)
     else:
         run_parallel(students, progress, teacher_ckpt, args.work_dir,
                      args.jobs)
     costs = cost_table(runs, args.work_dir, args.latency_repeats)
     metric = primary_metric(Config.fromfile(args.config), args.config)
-    paths = write_reports(aggregate(runs, costs, metric), args.work_dir)
+    try:
+        rows = aggregate(runs, costs, metric, args.allow_mixed_cpus)
+    except MixedMachinesError as err:
+        raise SystemExit(f'{err}') from None
+    paths = write_reports(rows, args.work_dir)
     print('\nwritten: ' + ', '.join(paths))
 
 

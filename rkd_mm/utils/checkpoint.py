@@ -30,6 +30,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import threading
 import warnings
 import zipfile
 from collections import OrderedDict
@@ -187,6 +188,8 @@ def _safe_globals() -> List[Tuple[Any, str]]:
     return entries
 
 
+_SAFE_GLOBALS_LOCK = threading.Lock()
+
 #: The pickled names :func:`read_checkpoint` allows beyond torch's own.
 SAFE_GLOBALS: Tuple[str, ...] = tuple(name for _, name in _safe_globals())
 
@@ -272,7 +275,11 @@ def read_checkpoint(filename: str, map_location: Any = None) -> Any:
     path = osp.expanduser(filename)
     check_checkpoint_file(path)
     try:
-        with torch.serialization.safe_globals(_safe_globals()):
+        # safe_globals edits one process-wide list and empties it on exit:
+        # two threads reading at once (the runner's parallel jobs) would
+        # take each other's allow-list away mid-read
+        with _SAFE_GLOBALS_LOCK, \
+                torch.serialization.safe_globals(_safe_globals()):
             return torch.load(
                 path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:

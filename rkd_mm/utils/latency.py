@@ -29,6 +29,7 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 from .checkpoint import load_weights
+from .machine import cpu_model, cpu_numerics
 from .complexity import (count, distiller_complexity, is_distiller,
                          model_complexity, test_input_shape)
 
@@ -105,19 +106,11 @@ def measure_latency(fn: Callable[[], object], warmup: int = 10,
 
 def machine_info() -> Dict[str, object]:
     """What a timing depends on: CPU, threads, versions and current load."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    cpu = line.split(':', 1)[1].strip()
-                    break
-    except OSError:  # not Linux
-        pass
     load = os.getloadavg() if hasattr(os, 'getloadavg') else None
     return dict(
         platform=platform.platform(),
-        cpu_model=cpu,
+        cpu_model=cpu_model(),
+        numerics=cpu_numerics(),
         cpu_count=os.cpu_count(),
         torch_threads=torch.get_num_threads(),
         torch=torch.__version__,

@@ -20,6 +20,7 @@ from rkd_mm.registry import MODELS, registered_class
 
 __all__ = [
     'LRScales', 'lr_scales', 'set_lr_scale', 'set_test_lr_scale',
+    'set_lr_ceiling',
     'model_input_scale', 'resolved_model_cfg', 'check_one_lr_home',
     'is_lr_preprocessor', 'LR_PIPELINE_STEPS'
 ]
@@ -170,8 +171,9 @@ def model_input_scale(cfg: Config) -> float:
     if _is_distiller(cfg):
         return lr_scales(cfg).test
     dp = cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor')
-    return lr_scales(cfg).test if is_lr_preprocessor(dp, _scope(cfg)) \
-        else 1.0
+    if not is_lr_preprocessor(dp, _scope(cfg)) or dp.get('upsample_back'):
+        return 1.0  # HR, or the LR view brought back to HR (a ceiling)
+    return lr_scales(cfg).test
 
 
 def _set(cfg: Config, scale: Union[float, Sequence[float]],
@@ -219,6 +221,38 @@ def set_lr_scale(cfg: Config, scale: Union[float, Sequence[float]],
     """Set the training and test scale of ``cfg``'s LR model in place
     (``test_scale`` defaults to ``scale``; required for a list)."""
     _set(cfg, scale, test_scale, test_only=False)
+
+
+def set_lr_ceiling(cfg: Config, scale: float,
+                   upsample_back: str = 'bilinear') -> None:
+    """Turn an HR config (the teacher's) into its *LR-information ceiling*
+    at ``scale``, in place: the same network, schedule and input size, fed
+    the LR view brought back to the HR size (``upsample_back``), in
+    training and testing alike.
+
+    The model's data preprocessor becomes the LR one of its task (its own
+    arguments kept) with ``scale_factor=scale`` and ``upsample_back``.
+    What this model scores is what any network of the teacher's capacity
+    can learn from the student's pixels: the part of the teacher - LR-only
+    gap that distillation can reach at all.
+    """
+    from rkd_mm.datasets.transforms import check_scale_factor
+    scope = _scope(cfg)
+    if _is_distiller(cfg):
+        raise ValueError(f'{cfg.filename}: an LR ceiling is made from the '
+                         "teacher's own config, not a distiller.")
+    dp = cfg.model.get('data_preprocessor')
+    if dp is None:  # mmpretrain: the top-level one, which the Runner hands
+        dp = cfg.get('data_preprocessor')  # to the model
+    dp = ConfigDict(dp or {})
+    if is_lr_preprocessor(dp, scope):
+        raise ValueError(f'{cfg.filename}: its model sees an LR view '
+                         'already; an LR ceiling starts from the HR config.')
+    dp.type = _lr_type_of(dp, cfg.model, scope)
+    dp.scale_factor = check_scale_factor(scale, 'scale')
+    dp.test_scale_factor = dp.scale_factor
+    dp.upsample_back = upsample_back
+    cfg.model.data_preprocessor = dp
 
 
 def set_test_lr_scale(cfg: Config, scale: float) -> None:

@@ -8,16 +8,14 @@ import os
 import os.path as osp
 import sys
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from conftest import FMNIST_FILES, REPO, load_tool, write_idx
+from conftest import REPO, load_tool
 from rkd_mm.models.task_adapters import EmbeddingAdapter
 
-CONVERTER = load_tool('dataset_converters/fashion_mnist_to_reid.py')
 TEST = load_tool('test.py')
 
 LOADERS = {
@@ -44,26 +42,9 @@ def tiny(net_prefixes, **extra) -> dict:
     return options
 
 
-@pytest.fixture(scope='module')
-def converted(tmp_path_factory) -> str:
-    """The converter's output for 20 train and 20 test images a class."""
-    src = tmp_path_factory.mktemp('fmnist_src')
-    rng = np.random.default_rng(0)
-    for split in ('train', 'test'):
-        labels = rng.permutation(np.repeat(np.arange(10), 20))
-        # a grey level per class plus noise: something to learn
-        imgs = np.clip(20 * labels[:, None, None] + 30 +
-                       rng.normal(0, 15, (len(labels), 28, 28)), 0,
-                       255).astype(np.uint8)
-        write_idx(str(src / FMNIST_FILES[split, 'img']), imgs)
-        write_idx(str(src / FMNIST_FILES[split, 'label']), labels)
-    out = str(tmp_path_factory.mktemp('data') / 'fmnist_reid')
-    CONVERTER.main([
-        '--src', str(src), '--out', out, '--max-train-per-id', '16',
-        '--num-query', '4', '--val-query', '4', '--val-gallery', '8',
-        '--pairs-folds', '2', '--pairs-per-fold', '6'
-    ])
-    return out
+@pytest.fixture
+def converted(tiny_fmnist_reid_root) -> str:
+    return tiny_fmnist_reid_root
 
 
 def data_options(task: str, root: str) -> dict:

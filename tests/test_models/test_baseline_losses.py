@@ -355,6 +355,57 @@ def test_relkd_coincident_student_pairs_drop_out_of_the_angle_term():
         RelationalKDLoss(min_pair_distance=1.5)
 
 
+def relkd_grad_per_sample(s, t, loss=None):
+    """Norms of d loss / d e_i, one per student sample."""
+    s = s.clone().requires_grad_()
+    value = (loss or RelationalKDLoss())(s, t)
+    value.backward()
+    return value, s.grad.norm(dim=1)
+
+
+@pytest.mark.parametrize('offset', [0.0, 3.0, 10.0, 30.0])
+@pytest.mark.parametrize('gap', [0.0, 1e-6])
+def test_relkd_duplicates_in_a_batch_of_64_give_ordinary_gradients(
+        gap, offset):
+    """At N = 64 (the re-ID batch) in float32, with embeddings that share a
+    common component (``offset``, as pooled ReLU features do):
+    ``torch.cdist``'s matrix-product form (above 25 rows) measured exact
+    duplicates at 2e-2 to 6e-2, so the old mask kept such a pair and
+    divided 0 by 0 (NaN at offsets 10 and 30), and a pair 1e-6 apart got
+    gradients 1,600x the rest (offset 3). The mask is now decided on the
+    norms the angle term divides by."""
+    g = torch.Generator().manual_seed(0)
+    t = torch.randn(64, 32, generator=g) + offset
+    s = torch.randn(64, 16, generator=g) + offset
+    s[1] = s[0] + gap  # duplicate (or near-duplicate) student embeddings
+    s[5] = s[4] + gap
+    t[9] = t[8]  # and a duplicate on the teacher's side
+    value, grad = relkd_grad_per_sample(s, t)
+    assert torch.isfinite(value) and torch.isfinite(grad).all()
+    _, clean = relkd_grad_per_sample(
+        torch.randn(64, 16, generator=g) + offset, t)
+    # every sample's gradient of the order of a batch without duplicates
+    assert grad.max() < 10 * clean.max(), (grad.max(), clean.max())
+    assert grad.median() > 0.1 * clean.median()
+    # the masked pairs are exactly the (near-)duplicates and the diagonal
+    loss = RelationalKDLoss()
+    _, norm_s = loss.differences(s)
+    _, norm_t = loss.differences(t)
+    masked = {(i, j) for i in range(64) for j in range(64)
+              if not (loss.directed_pairs(norm_s) *
+                      loss.directed_pairs(norm_t))[i, j] and i != j}
+    assert masked == {(0, 1), (1, 0), (4, 5), (5, 4), (8, 9), (9, 8)}
+
+
+def test_relkd_two_samples_have_no_structure_to_distil():
+    """Two samples: one distance (normalised to 1 on both sides) and no
+    angle, so the loss is 0 up to rounding -- whatever the networks."""
+    s, t = torch.randn(2, 4), torch.randn(2, 9)
+    assert RelationalKDLoss()(s, t).item() == pytest.approx(0.0, abs=1e-5)
+    three = RelationalKDLoss()(torch.randn(3, 4), torch.randn(3, 9))
+    assert three.item() > 1e-3
+
+
 def test_relkd_single_sample_is_zero_and_shapes_are_checked():
     s = torch.randn(1, 4, requires_grad=True)
     loss = RelationalKDLoss()(s, torch.randn(1, 8))

@@ -63,6 +63,65 @@ def test_pixel_affinity_zero_for_rescaled_teacher_and_gradient_on_student():
         PixelAffinityLoss(grid_size=(0, 2))
 
 
+@pytest.mark.parametrize('shape', [(2, 8, 16, 16), (2, 64, 3, 3)])
+def test_pixel_affinity_zero_vectors_have_no_direction_and_no_gradient(
+        shape):
+    """An all-zero location (every ReLU channel off) is 0 with every other
+    location; ``F.normalize`` gave it a gradient of ~6e9 against ~5e-3
+    elsewhere. Both exact forms (Gram: many locations; direct: few)."""
+    torch.manual_seed(6)
+    s = torch.randn(*shape).relu()
+    s[0, :, 0, 0] = 0.0  # a zero vector
+    s[1, :, 1, 1] = 1e-9  # and one without a direction at this scale
+    s.requires_grad_(True)
+    t = torch.randn(shape[0], 5, *shape[2:])
+    loss = PixelAffinityLoss()(s, t)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(s.grad).all()
+    per_location = s.grad.norm(dim=1)
+    assert per_location[0, 0, 0] == 0 and per_location[1, 1, 1] == 0
+    others = per_location.flatten()[per_location.flatten() > 0]
+    assert per_location.max() < 100 * others.median()
+    # the zero location counts as affinity 0 with everything, by hand
+    ref = s.detach().clone()
+    f = ref.flatten(2)
+    norm = f.norm(dim=1, keepdim=True)
+    unit = torch.where(norm > 1e-3 * norm[norm > 0].mean(), f / norm,
+                       torch.zeros_like(f))
+    a_s = unit.transpose(1, 2) @ unit
+    ft = torch.nn.functional.normalize(t.flatten(2), dim=1)
+    a_t = ft.transpose(1, 2) @ ft
+    assert loss.item() == pytest.approx((a_s - a_t).pow(2).mean().item(),
+                                        rel=1e-5)
+
+
+def test_pixel_mmd_zero_vectors_have_finite_ordinary_gradients():
+    torch.manual_seed(7)
+    s = torch.randn(2, 4, 4, 4).relu()
+    s[0, :, 0, 0] = 0.0
+    s.requires_grad_(True)
+    t = torch.randn(2, 4, 4, 4)
+    loss = PixelMMDLoss(max_samples=None)(s, t)
+    loss.backward()
+    assert torch.isfinite(s.grad).all()
+    assert s.grad[0, :, 0, 0].abs().max() == 0
+
+
+def test_pixel_mmd_subsets_leave_the_global_stream_alone():
+    """The subsets come from a generator of the iteration: the global
+    stream (the student's dropout) is where it was, and the same
+    iteration draws the same subsets."""
+    t = torch.randn(1, 4, 8, 8)
+    s = torch.randn(1, 4, 8, 8)
+    loss = PixelMMDLoss(max_samples=10)
+    torch.manual_seed(0)
+    first = loss(s, t)
+    after = torch.rand(3)
+    torch.manual_seed(0)
+    assert torch.equal(torch.rand(3), after)
+    assert torch.equal(loss(s, t), first)
+
+
 def _rows(x):
     return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1, x.shape[1])
 

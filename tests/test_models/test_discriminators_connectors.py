@@ -26,6 +26,23 @@ def test_patch_discriminator_uses_a_common_grid():
         d(torch.randn(2, 4, 8, 8))
 
 
+@pytest.mark.parametrize('grid,num_convs,widths,strides,out', [
+    (8, 3, [64, 64, 128], [1, 2, 2], 2),
+    (32, 4, [64, 64, 128, 256], [1, 2, 2, 2], 4),
+    (32, 6, [64, 64, 128, 256, 256, 256], [1, 2, 2, 2, 2, 1], 2),
+    (3, 3, [64, 64, 64], [1, 1, 1], 3),  # too small to stride
+])
+def test_patch_discriminator_strides_and_widths_as_documented(
+        grid, num_convs, widths, strides, out):
+    d = PatchDiscriminator(in_channels=8, grid_size=grid, base_channels=64,
+                           num_convs=num_convs)
+    convs = [m for m in d.convs if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs[:-1]] == widths
+    assert [c.stride[0] for c in convs[:-1]] == strides
+    assert convs[-1].kernel_size == (1, 1) and convs[-1].out_channels == 1
+    assert d(torch.randn(1, 8, grid, grid)).shape == (1, 1, out, out)
+
+
 def test_connectors_map_widths():
     assert ConvConnector(512, 2048)(torch.randn(2, 512, 4, 4)).shape == \
         (2, 2048, 4, 4)

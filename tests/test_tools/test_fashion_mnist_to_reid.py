@@ -26,7 +26,7 @@ CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
 NAMES = ('T_shirt_top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
          'Shirt', 'Sneaker', 'Bag', 'Ankle_boot')
 SEEN, UNSEEN = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
-N_TRAIN, N_TEST = 12, 8  # images per class in the fake files
+N_TRAIN, N_TEST = 14, 8  # images per class in the fake files
 #: Small caps that every count below follows from.
 OPTIONS = [
     '--max-train-per-id', '5', '--num-query', '2', '--val-query', '2',
@@ -142,12 +142,14 @@ def test_layout_counts_and_name_grammar(converted):
     assert pids['query'] == {p: 2 for p in unseen}
     assert pids['bounding_box_test'] == dict({p: 6 for p in unseen},
                                              **{'0000': 3})
-    assert pids['val_query'] == {p: 2 for p in unseen}
-    assert pids['bounding_box_val'] == {p: 6 for p in unseen}
+    # validation: held-out images of the training identities (model
+    # selection never sees a test identity)
+    assert pids['val_query'] == {p: 2 for p in seen}
+    assert pids['bounding_box_val'] == {p: 6 for p in seen}
     assert counts['market1501/bounding_box_test distractors'] == 3
 
     for folder, names, per_id in (('train', SEEN, 5), ('lfw', UNSEEN, 8),
-                                  ('val_lfw', UNSEEN, 8)):
+                                  ('val_lfw', SEEN, 8)):
         files = face_files(out, folder)
         assert sorted(files) == sorted(NAMES[c] for c in names)
         for name, fs in files.items():
@@ -201,8 +203,9 @@ def test_pixels_sources_and_open_set_split(converted):
         else:
             folder = parts[1]
             assert parts[2] == NAMES[label]
-        # open set: training only on seen classes, evaluation only on
-        # unseen ones; test from the test file, val from the train file
+        # open set: training only on seen classes, testing only on unseen
+        # ones (test file); val on held-out train-file images of the seen
+        # classes: no test identity before the test
         if folder in ('bounding_box_train', 'train'):
             assert label in SEEN and source == TRAIN_FILE
         elif folder in ('query', 'bounding_box_test', 'lfw'):
@@ -210,7 +213,7 @@ def test_pixels_sources_and_open_set_split(converted):
             assert label in UNSEEN or parts[2].startswith('0000')
         else:
             assert folder in ('val_query', 'bounding_box_val', 'val_lfw')
-            assert label in UNSEEN and source == TRAIN_FILE
+            assert label in SEEN and source == TRAIN_FILE
 
 
 def test_folders_share_images_only_as_designed(converted):
@@ -261,7 +264,8 @@ def test_pairs_follow_lfw_format_and_folds_share_no_image(
     assert len(lines) == 2 * 2 * 10
     assert counts[f'lfw_style/{pairs_file} same'] == 20
     assert counts[f'lfw_style/{pairs_file} different'] == 20
-    names = [NAMES[c] for c in UNSEEN]
+    # test pairs over the unseen identities, val pairs over the seen ones
+    names = [NAMES[c] for c in (UNSEEN if img_dir == 'lfw' else SEEN)]
     fold_images = []
     for fold in range(2):
         block = lines[fold * 20:(fold + 1) * 20]
@@ -334,7 +338,7 @@ def test_same_seed_same_bytes_and_choices_are_independent(
 def test_other_train_classes(fake_src, tmp_path):
     out = str(tmp_path / 'out')
     tool.main(['--src', fake_src[0], '--out', out, '--train-classes', '9',
-               '1', '--num-query', '2', '--val-query', '1',
+               '1', '--num-query', '2', '--val-query', '2',
                '--val-gallery', '2',
                '--pairs-folds', '1', '--pairs-per-fold', '8'])
     assert {f[:4] for f in market_files(out, 'bounding_box_train')} == {
@@ -344,8 +348,11 @@ def test_other_train_classes(fake_src, tmp_path):
         f'{c:04d}' for c in (1, 3, 4, 5, 6, 7, 8, 9)
     }
     assert sorted(face_files(out, 'train')) == ['Ankle_boot', 'Trouser']
-    # all 12 train images per identity, by default
-    assert len(market_files(out, 'bounding_box_train')) == 24
+    # every train-file image per identity but the 4 held out for val, by
+    # default
+    assert len(market_files(out, 'bounding_box_train')) == 2 * (N_TRAIN - 4)
+    assert {f[:4] for f in market_files(out, 'val_query')} == {
+        '0002', '0010'}
     header, lines = read_pairs(osp.join(out, 'lfw_style', 'pairs.txt'))
     assert header == '1\t8' and len(lines) == 16
 
@@ -403,7 +410,8 @@ def test_round_trip_through_the_readers(converted, mmpretrain_scope):
             assert (info['pid'], info['camid']) == (int(m.group(1)),
                                                     int(m.group(2)))
         pids = {i['pid'] for i in infos}
-        assert pids - {0} == {c + 1 for c in UNSEEN}
+        assert pids - {0} == {c + 1 for c in (
+            UNSEEN if query_dir == 'query' else SEEN)}
         assert (0 in pids) == (gallery_dir == 'bounding_box_test')
 
     for pairs_file, img_dir in (('pairs.txt', 'lfw'),
@@ -420,7 +428,7 @@ def test_round_trip_through_the_readers(converted, mmpretrain_scope):
             name_b = ds.get_data_info(b)['identity']
             assert same == (name_a == name_b)
         assert {ds.get_data_info(i)['identity'] for i in range(len(ds))} \
-            == {NAMES[c] for c in UNSEEN}
+            == {NAMES[c] for c in (UNSEEN if img_dir == 'lfw' else SEEN)}
         assert ds[0]['img'].shape[:2] == (28, 28)
 
 

@@ -13,6 +13,7 @@ from mmengine.config import Config
 from conftest import (REPO, TINY_CLS_RKD, TINY_LR, TINY_RKD,
                       data_root_options, load_tool, run_tool)
 from rkd_mm.utils.lr_scale import lr_scales, set_lr_scale
+from rkd_mm.utils.machine import cpu_numerics, numerics_key
 
 
 runner = load_tool('run_experiment.py')
@@ -63,6 +64,46 @@ def test_plan_shares_one_protocol_across_methods(tmp_path):
         assert kd[key] == rkd[key]
     assert kd.model.student == rkd.model.student
     assert lr.model.data_preprocessor.scale_factor == 0.25
+
+
+def test_plan_makes_the_reference_models(tmp_path):
+    """lr_ceiling: the teacher's config on the LR view brought back to HR
+    size, with the teacher's schedule; hr_student: the LR-only config at
+    scale 1, one run per seed for every scale. Both train in a shared
+    folder named by their config's hash."""
+    args = runner.parse_args([
+        osp.join(REPO, 'configs', 'rkd', 'defect_seg_r50_to_r18_lr.py'),
+        '--scales', '0.5', '0.25', '--methods', 'lr_only', 'lr_ceiling',
+        'hr_student', '--seeds', '0', '1', '--work-dir', str(tmp_path),
+        '--iters', '100', '--reference-dir', str(tmp_path / 'refs')])
+    _, runs = runner.build_plan(args)
+    by_name = {r.name: r for r in runs}
+    assert sorted(by_name) == sorted(
+        [f'{m}_x{s:g}_s{seed}' for m in ('lr_only', 'lr_ceiling')
+         for s in (0.5, 0.25) for seed in (0, 1)] +
+        [f'hr_student_x1_s{seed}' for seed in (0, 1)])
+    ceiling = by_name['lr_ceiling_x0.25_s1']
+    teacher = Config.fromfile(
+        osp.join(REPO, 'configs', 'teachers', 'defect_seg_r50_hr.py'))
+    dp = ceiling.cfg.model.data_preprocessor
+    assert (dp.type, dp.scale_factor, dp.upsample_back) == (
+        'rkd_mm.LRSegDataPreProcessor', 0.25, 'bilinear')
+    assert ceiling.cfg.model.backbone == teacher.model.backbone
+    assert ceiling.cfg.train_cfg.max_iters == teacher.train_cfg.max_iters
+    assert ceiling.cfg.randomness.seed == 1
+    hr = by_name['hr_student_x1_s0']
+    assert hr.cfg.model.data_preprocessor.scale_factor == 1.0
+    assert hr.cfg.train_cfg.max_iters == 100
+    assert by_name['lr_only_x0.5_s0'].cfg.model.backbone == \
+        hr.cfg.model.backbone
+    assert osp.dirname(ceiling.train_dir) == str(tmp_path / 'refs')
+    assert osp.basename(ceiling.train_dir).startswith(
+        'defect_seg_r50_hr_lr_ceiling_x0.25_s1_')
+    # another seed or scale is another folder; the same plan the same one
+    assert len({r.train_dir for r in runs if r.method != 'lr_only'}) == 6
+    _, again = runner.build_plan(args)
+    assert [getattr(r, 'train_dir', None) for r in again] == \
+        [getattr(r, 'train_dir', None) for r in runs]
 
 
 def test_plan_refuses_a_non_distiller_config(tmp_path):
@@ -592,19 +633,45 @@ def test_tiny_classification_experiment_leads_with_accuracy(
     KD and RKD trained and tested, accuracy as the table's metric,
     macro-F1 beside it, per-class F1 columns, accuracy plots."""
     work = str(tmp_path / 'cls')
-    run_tool(['tools/run_experiment.py', TINY_CLS_RKD, '--methods',
-              'lr_only', 'kd', 'rkd', '--jobs', '2', '--work-dir', work,
-              '--latency-repeats', '2', '--cfg-options',
-              *data_root_options(tiny_fmnist_root)])
+    references = str(tmp_path / 'reference_models')
+    cmd = ['tools/run_experiment.py', TINY_CLS_RKD, '--jobs', '2',
+           '--reference-dir', references, '--latency-repeats', '2',
+           '--cfg-options', *data_root_options(tiny_fmnist_root)]
+    run_tool(cmd + ['--work-dir', work, '--methods', 'lr_only', 'kd', 'rkd',
+                    'lr_ceiling', 'hr_student'])
     with open(osp.join(work, 'results.csv')) as f:
         rows = list(csv.DictReader(f))
-    assert [r['method'] for r in rows] == ['teacher', 'lr_only', 'kd', 'rkd']
+    assert [r['method'] for r in rows] == [
+        'teacher', 'hr_student', 'lr_ceiling', 'lr_only', 'kd', 'rkd']
+    by = {r['method']: r for r in rows}
+    # the references: the student's net at HR, the teacher's net at the
+    # teacher's size on the LR information; gap vs the reachable part
+    assert by['hr_student']['input'] == by['lr_ceiling']['input'] == '28x28'
+    assert (by['hr_student']['scale'], by['lr_ceiling']['scale']) == (
+        '1.0', '0.5')
+    assert by['lr_ceiling']['gflops'] == by['teacher']['gflops']
+    ceiling = float(by['lr_ceiling']['mean'])
+    lr = float(by['lr_only']['mean'])
+    if ceiling != lr:
+        assert float(by['kd']['gap_reachable']) == pytest.approx(
+            (float(by['kd']['mean']) - lr) / (ceiling - lr))
+    # the runs say where they ran; the table names the machine
+    result = json.load(open(osp.join(work, 'runs', 'lr_only_x0.5_s0',
+                                     'result.json')))
+    assert result['machine'] == cpu_numerics()
+    assert f'Trained on: {numerics_key(cpu_numerics())}.' in open(
+        osp.join(work, 'results.md')).read()
+    # trained once: another work dir with the same plan reuses them
+    again = run_tool(cmd + ['--work-dir', str(tmp_path / 'again'),
+                            '--methods', 'lr_ceiling', 'hr_student'])
+    assert again.stdout.count('trained earlier in ' + references) == 2
     for row in rows:
         assert row['metric'] == 'accuracy'
         assert 0.0 <= float(row['mean']) <= 100.0
         assert 0.0 <= float(row['macro_f1']) <= 100.0
         assert 'f1.T-shirt_top' in row and float(row['gflops']) > 0
-    assert rows[1]['input'] == '14x14' and rows[0]['input'] == '28x28'
+    assert by['lr_only']['input'] == '14x14' and \
+        by['teacher']['input'] == '28x28'
     table = open(osp.join(work, 'results.md')).read()
     assert '| test accuracy (mean ± sd) |' in table
     assert '| test macro_f1 (mean ± sd) |' in table

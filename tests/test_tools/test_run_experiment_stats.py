@@ -82,11 +82,28 @@ def test_one_seed_prints_the_value_alone():
 def test_gap_closed_is_the_mean_of_per_seed_shares():
     # seed 0: (60 - 50) / (70 - 50) = 0.5; seed 1: (70 - 50) / 20 = 1
     gap = runner.gap_closed({0: 60.0, 1: 70.0}, {0: 50.0, 1: 50.0}, 70.0)
-    assert gap == pytest.approx(0.75)
-    assert runner.fmt_gap(gap) == '75.0 %'
+    assert gap['mean'] == pytest.approx(0.75) and gap['n'] == 2
+    # sd of (0.5, 1) = 0.353553; half-width t(0.975, 1) * sd / sqrt(2)
+    half = 12.706205 * 0.3535534 / math.sqrt(2)
+    assert gap['hi'] - gap['mean'] == pytest.approx(half, rel=1e-5)
+    assert runner.fmt_gap(gap) == '75.0 % [-242.7, +392.7]'
     # a seed where LR-only equals the teacher has no share
     assert runner.gap_closed({0: 60.0}, {0: 70.0}, 70.0) is None
     assert runner.fmt_gap(None) == '—'
+    one = runner.gap_closed({0: 60.0}, {0: 50.0}, 70.0)
+    assert runner.fmt_gap(one) == '50.0 % (1 seed)'
+
+
+def test_gap_to_a_reference_by_seed_pairs_seeds_else_takes_its_mean():
+    """The reachable gap: against the LR ceiling of the same seed; a seed
+    the ceiling lacks takes the ceiling's mean."""
+    values, base = {0: 42.0, 1: 45.0}, {0: 40.0, 1: 40.0}
+    gap = runner.gap_closed(values, base, {0: 50.0, 1: 60.0})
+    # (2/10 + 5/20) / 2
+    assert gap['mean'] == pytest.approx(0.225)
+    one_ceiling = runner.gap_closed(values, base, {0: 50.0})
+    assert one_ceiling['mean'] == pytest.approx((0.2 + 0.5) / 2)
+    assert runner.gap_closed(values, base, {}) is None
 
 
 # fake results: teacher 70; x0.5 with three seeds, x0.25 with one
@@ -103,7 +120,7 @@ FAKE = {
 }
 
 
-def fake_runs(root, fake=None, val=None):
+def fake_runs(root, fake=None, val=None, machines=None):
     runs = []
     for (method, scale, seed), (miou, crack) in (fake or FAKE).items():
         name = 'teacher' if seed is None else f'{method}_x{scale:g}_s{seed}'
@@ -114,7 +131,9 @@ def fake_runs(root, fake=None, val=None):
                            metrics={'mIoU': miou, 'IoU.crack': crack,
                                     'aAcc': 90.0},
                            train_s=10.0,
-                           val_score=(val or {}).get((method, scale, seed))),
+                           val_score=(val or {}).get((method, scale, seed)),
+                           machine=(machines or {}).get(
+                               (method, scale, seed))),
                       f)
         runs.append(run)
     return runs
@@ -142,11 +161,12 @@ def test_table_reports_n_paired_difference_and_gap(tmp_path, capsys):
     assert (rkd['n'], rkd['mIoU'], rkd['mIoU_std']) == (3, 52.0, 2.0)
     assert rkd['diff']['mean'] == 2.0 and rkd['diff']['sd'] == 1.0
     # (1/21 + 2/20 + 3/19) / 3
-    assert rkd['gap_closed'] == pytest.approx(0.1018378, abs=1e-6)
+    assert rkd['gap_closed']['mean'] == pytest.approx(0.1018378, abs=1e-6)
+    assert rkd['gap_reachable'] is None  # no lr_ceiling runs
     assert lr['diff'] is None and teacher['diff'] is None
     assert kd['n'] == 1 and kd['mIoU_std'] is None
     assert kd['diff']['mean'] == pytest.approx(-4.86)
-    assert kd['gap_closed'] == pytest.approx(-4.86 / 35)
+    assert kd['gap_closed']['mean'] == pytest.approx(-4.86 / 35)
 
     runner.write_reports(rows, str(tmp_path))
     printed = capsys.readouterr().out
@@ -155,21 +175,27 @@ def test_table_reports_n_paired_difference_and_gap(tmp_path, capsys):
         '| method | scale | input | GFLOPs | params (M) | CPU latency (ms) '
         '| val mIoU (mean ± sd) | test mIoU (mean ± sd) | n (seeds) '
         '| Δ mIoU vs LR-only [95 % CI] '
-        '| gap closed | Δ vs best baseline [95 % CI] | crack |')
+        '| gap closed vs teacher [95 % CI] '
+        '| gap closed vs reachable [95 % CI] '
+        '| Δ vs best baseline [95 % CI] | crack |')
     assert lines[2] == ('| teacher (HR) | HR | 128×128 | 2.840 | 28.50 | '
                         '30.0 | — | 70.00 | 1 seed (indication) | — | — | — | '
-                        '60.00 |')
+                        '— | 60.00 |')
     assert lines[3] == ('| LR-only | ×0.5 | 64×64 | 0.499 | 15.43 | 7.3 | '
-                        '— | 50.00 ± 1.00 | 3 | — | — | — | 41.00 |')
+                        '— | 50.00 ± 1.00 | 3 | — | — | — | — | 41.00 |')
+    # per-seed shares 1/21, 2/20, 3/19: sd 0.055235
     assert lines[4] == ('| RKD (ours) | ×0.5 | 64×64 | 0.499 | 15.43 | '
                         '7.3 | — | 52.00 ± 2.00 | 3 | +2.00 [-0.48, +4.48] | '
-                        '10.2 % | — | 43.00 |')
+                        '10.2 % [-3.5, +23.9] | — | — | 43.00 |')
     assert lines[6] == ('| KD (Hinton) | ×0.25 | 32×32 | 0.125 | 15.43 | '
                         '2.1 | — | 30.14 | 1 seed (indication) | '
-                        '-4.86 (1 seed) | -13.9 % | — | 18.00 |')
+                        '-4.86 (1 seed) | -13.9 % (1 seed) | — | — | '
+                        '18.00 |')
     assert '± 0.00' not in printed
     md = open(tmp_path / 'results.md').read()
     assert '\n'.join(lines) in md and '2 torch threads' in md
+    # runs without a recorded machine (made before runs recorded it)
+    assert 'Trained on: unknown.' in md
 
     with open(tmp_path / 'results.csv') as f:
         table = list(csv.DictReader(f))
@@ -214,6 +240,75 @@ def test_ours_is_paired_with_the_strongest_baseline(tmp_path):
     assert best["hi"] - best["mean"] == pytest.approx(2.585573, abs=1e-5)
     assert runner.fmt_vs_best(best, 3) == '+0.67 [-1.92, +3.25] vs CWD'
     assert all(r['vs_best'] is None for r in rows if r['method'] != 'rkd')
+
+
+AMD = dict(cpu_model='AMD EPYC', cpu_isa='AVX512_BF16',
+           aten_capability='AVX512', torch='2.13.0+cpu', onednn='v3.12.0',
+           env={})
+INTEL = dict(AMD, cpu_model='Intel(R) Xeon(R) Platinum 8272CL CPU @ 2.60GHz',
+             cpu_isa='AVX512_VNNI')
+
+
+def test_a_table_of_runs_from_two_cpus_is_refused(tmp_path, capsys):
+    """Seed 2 of RKD trained on another CPU: its rounding differs by as
+    much as a method's effect, so the paired table is refused, naming the
+    machines and runs; --allow-mixed-cpus makes it, with a warning."""
+    machines = {key: AMD for key in FAKE}
+    machines[('rkd', 0.5, 2)] = INTEL
+    runs = fake_runs(tmp_path, machines=machines)
+    with pytest.raises(runner.MixedMachinesError) as err:
+        runner.aggregate(runs, FAKE_COSTS)
+    message = str(err.value)
+    assert 'Intel(R) Xeon' in message and 'AMD EPYC' in message
+    assert 'rkd_x0.5_s2' in message and '--allow-mixed-cpus' in message
+    rows = runner.aggregate(runs, FAKE_COSTS, allow_mixed_machines=True)
+    runner.write_reports(rows, str(tmp_path))
+    md = open(tmp_path / 'results.md').read()
+    assert 'WARNING: the runs of this table were trained on 2 different ' \
+        'CPUs' in md
+    # one CPU kind (an instruction-set cap is another kind): the table
+    # names it
+    machines[('rkd', 0.5, 2)] = AMD
+    rows = runner.aggregate(fake_runs(tmp_path / 'one', machines=machines),
+                            FAKE_COSTS)
+    assert rows[0]['machines'] == [runner.numerics_key(AMD)]
+    assert 'AMD EPYC [AVX512_BF16, ATen AVX512] torch 2.13.0+cpu' in \
+        runner.machines_note(rows)
+    capped = dict(AMD, env={'ONEDNN_MAX_CPU_ISA': 'AVX2'})
+    machines[('rkd', 0.5, 2)] = capped
+    with pytest.raises(runner.MixedMachinesError, match='ONEDNN_MAX_CPU_ISA'):
+        runner.aggregate(fake_runs(tmp_path / 'capped', machines=machines),
+                         FAKE_COSTS)
+
+
+def test_reference_rows_split_the_gap(tmp_path):
+    """lr_ceiling and hr_student rows; gap closed against the teacher and
+    against the reachable gap (LR ceiling - LR-only), paired by seed."""
+    fake = {
+        ('teacher', 1.0, None): (70.0, 60.0),
+        ('hr_student', 1.0, 0): (65.0, 50.0),
+        ('hr_student', 1.0, 1): (66.0, 50.0),
+        ('lr_ceiling', 0.25, 0): (45.0, 20.0),
+        ('lr_ceiling', 0.25, 1): (47.0, 20.0),
+        ('lr_only', 0.25, 0): (40.0, 20.0),
+        ('lr_only', 0.25, 1): (41.0, 20.0),
+        ('kd', 0.25, 0): (42.0, 20.0),
+        ('kd', 0.25, 1): (44.0, 20.0),
+    }
+    rows = runner.aggregate(fake_runs(tmp_path, fake), {})
+    assert [(r['method'], r['scale']) for r in rows] == [
+        ('teacher', 1.0), ('hr_student', 1.0), ('lr_ceiling', 0.25),
+        ('lr_only', 0.25), ('kd', 0.25)]
+    teacher, hr, ceiling, lr, kd = rows
+    assert hr['diff'] is None and hr['gap_closed'] is None
+    # kd: seed 0 (42-40)/(45-40) = 0.4, seed 1 (44-41)/(47-41) = 0.5
+    assert kd['gap_reachable']['mean'] == pytest.approx(0.45)
+    # against the teacher: 2/30 and 3/29
+    assert kd['gap_closed']['mean'] == pytest.approx((2 / 30 + 3 / 29) / 2)
+    assert ceiling['gap_reachable']['mean'] == pytest.approx(1.0)
+    lines = runner.table_lines(rows)
+    assert lines[3].startswith('| HR student (student net, HR input) | HR |')
+    assert '| 45.0 % [' in lines[6]
 
 
 def test_classification_rows_lead_with_accuracy_and_show_macro_f1(

@@ -325,3 +325,30 @@ def test_load_weights_reads_fits_and_loads(tmp_path):
     torch.save(dict(state_dict=dict(w=torch.zeros(1))), bad)
     with pytest.raises(CheckpointMismatchError, match='bad.pth does not fit'):
         load_weights(_student(), bad)
+
+
+def test_threads_read_checkpoints_side_by_side(tmp_path):
+    """The runner's parallel jobs read checkpoints at the same time: the
+    safe reader's allow-list must hold for each of them throughout (it is
+    one process-wide list that a finished read used to empty)."""
+    import threading
+    path = str(tmp_path / 'ckpt.pth')
+    torch.save(dict(state_dict={'w': torch.ones(2)},
+                    message_hub=dict(best_score=np.float64(0.5),
+                                     values=np.arange(3))), path)
+    errors = []
+
+    def read():
+        for _ in range(30):
+            try:
+                assert read_checkpoint(path)['message_hub'][
+                    'best_score'] == 0.5
+            except Exception as err:  # collected: a thread cannot raise
+                errors.append(err)
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]

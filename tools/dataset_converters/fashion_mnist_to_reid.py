@@ -19,9 +19,17 @@ readers and metrics that serve Market-1501 and LFW run on real images:
   the Fashion-MNIST *train* file.
 * The **unseen** classes (the other five: Sandal, Shirt, Sneaker, Bag,
   Ankle boot) are never trained on (open set). Their *test*-file images are
-  the test query/gallery and test pairs; some of their *train*-file images
-  are a held-out validation set for choosing checkpoints. The validation
-  set therefore shares the test identities but none of their images.
+  the test query/gallery and test pairs, and nothing else of them is
+  written.
+* **Validation never sees a test identity**: it is made of held-out
+  train-file images of the *seen* identities (``--val-query`` +
+  ``--val-gallery`` per identity, drawn first and left out of
+  ``bounding_box_train``), so choosing a checkpoint on it uses only what
+  training may use. It measures retrieval among the training identities
+  on new images (closed set), a proxy for the open-set test; the test
+  classes stay unseen until the test. (Until 2026-12-07 the validation
+  images were train-file images of the unseen classes: model selection
+  saw the test identities.)
 
 Identity ``pid`` = class index + 1 (``0001`` .. ``0010``); the LFW-style
 name is the class name made filesystem-safe (``T-shirt/top`` ->
@@ -43,8 +51,9 @@ renamed when complete)::
         bounding_box_test/             the rest of those test images
                                        (+ --distractors pid 0000 images
                                        of the seen classes' test images)
-        val_query/                     unseen classes, train file,
-                                       --val-query per identity
+        val_query/                     seen classes, train file,
+                                       --val-query per identity (held
+                                       out of bounding_box_train)
         bounding_box_val/              --val-gallery more per identity
     OUT/lfw_style/
         train/<Name>/<Name>_0001.jpg   seen classes (same images as
@@ -53,7 +62,7 @@ renamed when complete)::
         lfw/<Name>/<Name>_NNNN.jpg     unseen classes, the test images of
                                        query/ + bounding_box_test/
         pairs.txt                      LFW pairs over lfw/
-        val_lfw/<Name>/<Name>_NNNN.jpg unseen classes, the images of
+        val_lfw/<Name>/<Name>_NNNN.jpg seen classes, the images of
                                        val_query/ + bounding_box_val/
         val_pairs.txt                  LFW pairs over val_lfw/
     OUT/CONVERTED.txt                  command, seed, class split, counts,
@@ -174,12 +183,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--val-query',
         type=int,
         default=100,
-        help='validation queries per unseen identity (train file)')
+        help='validation queries per seen identity (train file, held out '
+        'of training)')
     parser.add_argument(
         '--val-gallery',
         type=int,
         default=500,
-        help='validation gallery images per unseen identity (train file)')
+        help='validation gallery images per seen identity (train file, '
+        'held out of training)')
     parser.add_argument(
         '--distractors',
         type=int,
@@ -247,13 +258,23 @@ def plan_market(args: argparse.Namespace, train_labels: np.ndarray,
         for k in ('bounding_box_train', 'query', 'bounding_box_test',
                   'val_query', 'bounding_box_val')
     }
+    n_val = args.val_query + args.val_gallery
     for cls in seen:
-        idx = _permuted(train_labels, cls, _rng(args.seed, 'train', cls), 1,
-                        'bounding_box_train')
+        # validation first (held out of training, never a test identity),
+        # then the training images from the rest
+        idx = _permuted(train_labels, cls, _rng(args.seed, 'train', cls),
+                        n_val + 1, '--val-query + --val-gallery (+1 train)')
+        folders['val_query'] += [(cls + 1, ('train', int(i)))
+                                 for i in np.sort(idx[:args.val_query])]
+        folders['bounding_box_val'] += [
+            (cls + 1, ('train', int(i)))
+            for i in np.sort(idx[args.val_query:n_val])
+        ]
         # a random subset when capped, written in file order
-        idx = np.sort(idx[:args.max_train_per_id])
+        train = idx[n_val:]
+        train = np.sort(train[:args.max_train_per_id])
         folders['bounding_box_train'] += [(cls + 1, ('train', int(i)))
-                                          for i in idx]
+                                          for i in train]
     if args.distractors:
         pool = np.flatnonzero(np.isin(test_labels, seen))
         if args.distractors > len(pool):
@@ -272,15 +293,6 @@ def plan_market(args: argparse.Namespace, train_labels: np.ndarray,
                              for i in np.sort(query)]
         folders['bounding_box_test'] += [(cls + 1, ('test', int(i)))
                                          for i in np.sort(gallery)]
-        n_val = args.val_query + args.val_gallery
-        idx = _permuted(train_labels, cls, _rng(args.seed, 'val', cls),
-                        n_val, '--val-query + --val-gallery')
-        folders['val_query'] += [(cls + 1, ('train', int(i)))
-                                 for i in np.sort(idx[:args.val_query])]
-        folders['bounding_box_val'] += [
-            (cls + 1, ('train', int(i)))
-            for i in np.sort(idx[args.val_query:n_val])
-        ]
     return folders
 
 
@@ -474,7 +486,7 @@ def _write_all(args: argparse.Namespace, writer: _Writer,
                       unseen_pids), 'pairs.txt'),
         ('val_lfw',
          _by_identity(market['val_query'] + market['bounding_box_val'],
-                      unseen_pids), 'val_pairs.txt'),
+                      seen_pids), 'val_pairs.txt'),
     )
     for folder, by_pid, pairs_file in face_sets:
         for pid, items in by_pid.items():
@@ -532,12 +544,12 @@ def _write_notes(args: argparse.Namespace, root: str, writer: _Writer,
         '',
         'seen classes (training identities; Fashion-MNIST train file):',
         ids(seen),
-        'unseen classes (never trained on; test query/gallery/pairs from '
-        'the',
-        'Fashion-MNIST test file, validation from its train file: val '
-        'shares',
-        'the test identities but none of their images):',
+        'unseen classes (never trained on, never validated on; test '
+        'query/gallery/',
+        'pairs from the Fashion-MNIST test file):',
         ids(unseen),
+        'validation: held-out train-file images of the seen classes (no '
+        'test identity)',
         '',
         f'test query per identity: {args.num_query} (the rest of its test '
         'images: gallery)',

@@ -3,9 +3,11 @@
 # data/fmnist_reid) as identity folders for training (lfw_style/train/
 # <Name>/<Name>_0001.jpg: the 5 seen classes, mmpretrain CustomDataset)
 # and LFW-style pairs of the 5 unseen classes (pairs.txt: 10 folds of 300
-# same + 300 different pairs over lfw/; val_pairs.txt over val_lfw/, from
-# the train file). Folds are disjoint in images (LFW's are disjoint in
-# people, impossible with 5). Not faces: docs/reid_face.md says what it is.
+# same + 300 different pairs over lfw/; val_pairs.txt over val_lfw/:
+# held-out train-file images of the 5 *seen* classes, so choosing a
+# checkpoint never sees a test identity). Folds are disjoint in images
+# (LFW's are disjoint in people, impossible with 5). Not faces:
+# docs/reid_face.md says what it is.
 # HR = the native 28x28 grey; choose on val, report on test.
 data_root = 'data/fmnist_reid/lfw_style'
 data_preprocessor = dict(

@@ -3,10 +3,12 @@
 #   python tools/dataset_converters/fashion_mnist_to_reid.py \
 #       --out data/fmnist_reid
 # The 5 seen classes (T-shirt/top, trouser, pullover, dress, coat: 30,000
-# train-file images) are the training "identities"; query and gallery hold
-# the 5 unseen classes only (test file: 500 queries, 4,500 gallery images;
-# val: 500 / 2,500 from the train file, never trained on). Six "cameras"
-# dealt in turn, so the official same-id-same-camera exclusion applies.
+# train-file images, less the val ones) are the training "identities"; the
+# test query and gallery hold the 5 unseen classes only (test file: 500
+# queries, 4,500 gallery images). Val (500 queries / 2,500 gallery) is
+# held-out train-file images of the 5 *seen* classes, never trained on:
+# choosing a checkpoint never sees a test identity. Six "cameras" dealt in
+# turn, so the official same-id-same-camera exclusion applies.
 # What it is not: people. Five identities of thousands of images each make
 # retrieval a clustering of unseen categories; it checks that the readers,
 # the protocol and the distiller work on real images (docs/reid_face.md).

@@ -1,7 +1,8 @@
-from .lr_downsample import (LRDownsample, check_scale_factor,
-                            downsample_image, downsample_tensor, lr_size)
+from .lr_downsample import (UPSAMPLE_MODES, LRDownsample, check_scale_factor,
+                            downsample_image, downsample_tensor, lr_size,
+                            upsample_tensor)
 
 __all__ = [
-    'LRDownsample', 'check_scale_factor', 'downsample_image',
-    'downsample_tensor', 'lr_size'
+    'LRDownsample', 'UPSAMPLE_MODES', 'check_scale_factor',
+    'downsample_image', 'downsample_tensor', 'lr_size', 'upsample_tensor'
 ]

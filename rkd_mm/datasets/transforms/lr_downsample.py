@@ -73,6 +73,29 @@ def downsample_image(img: np.ndarray, scale_factor: float,
         img, (w, h), interpolation=_INTERPOLATIONS[interpolation])
 
 
+#: how an LR view is brought back to an HR size (the teacher's ``@lr``
+#: taps, the LR-information ceiling): bilinear, half-pixel centres
+UPSAMPLE_MODES = ('bilinear', )
+
+
+def upsample_tensor(lr: torch.Tensor, size: Sequence[int],
+                    mode: str = 'bilinear') -> torch.Tensor:
+    """An LR batch ``(N, C, h, w)`` resized back to ``size`` (h, w).
+
+    The one way an LR view returns to the HR grid in this project: the
+    distiller's teacher forward on the student's view (``@lr`` taps) and the
+    LR-information ceiling (``upsample_back`` of an LR data preprocessor),
+    so the two see the same pixels. Bilinear with ``align_corners=False``
+    (half-pixel centres, what OpenCV's and PIL's resizes use); no new
+    detail, just the LR information on the HR grid.
+    """
+    if mode not in UPSAMPLE_MODES:
+        raise ValueError(f'upsample mode {mode!r}: choose one of '
+                         f'{UPSAMPLE_MODES}.')
+    return F.interpolate(lr, size=tuple(size), mode=mode,
+                         align_corners=False)
+
+
 def downsample_tensor(inputs: torch.Tensor,
                       scale_factor: float,
                       mean: torch.Tensor,

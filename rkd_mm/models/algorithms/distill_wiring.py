@@ -307,6 +307,15 @@ class DistillWiring:
                   factor: float = 1.0) -> Dict[str, torch.Tensor]:
         """``distill.<name>`` of each loss, times ``factor`` (warm-up).
 
+        A loss whose ``loss_weight`` is 0 is skipped (not computed, not
+        logged): it adds nothing to the gradient, but computing it would
+        give the student's tapped tensors a second consumer in the autograd
+        graph, and the gradient that then reaches them is a sum whose float
+        layout differs from the LR-only run's (seen: a 1-ulp difference in
+        a bias gradient on one thread). Skipped, a distiller whose terms
+        all weigh 0 trains its student bit-identically to the LR-only
+        config.
+
         Args:
             student: :meth:`student_tensors` of the step.
             teacher: The teacher's taps (``<tap>@lr`` on the LR view).
@@ -318,6 +327,8 @@ class DistillWiring:
             sources[GT] = labels
         losses = {}
         for name, loss in self.losses.items():
+            if getattr(loss, 'loss_weight', None) == 0:
+                continue
             kwargs = {
                 arg: (student if spec.source == 'student' else sources)[
                     spec.key]

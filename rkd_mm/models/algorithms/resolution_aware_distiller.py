@@ -7,17 +7,18 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub, print_log
-from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.model import BaseModel, BaseModule, is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.runner.checkpoint import load_state_dict
 from torch import nn
 
-from rkd_mm.datasets.transforms import check_scale_factor
+from rkd_mm.datasets.transforms import check_scale_factor, upsample_tensor
 from rkd_mm.registry import MODELS
 from rkd_mm.utils.checkpoint import (fit_state_dict, read_checkpoint,
                                      state_dict_of)
 # it lived here before rkd_mm.utils.checkpoint: the old import path works
 from rkd_mm.utils.checkpoint import split_student_state  # noqa: F401
+from rkd_mm.utils.rng import private_rng
 from ..connectors import ConnectorDict
 from ..data_preprocessors import (LRClsDataPreProcessor, LRSegDataPreProcessor,
                                   LRViewMixin, hr_copy, lr_preprocessor)
@@ -180,86 +181,97 @@ class ResolutionAwareDistiller(BaseModel):
             data_preprocessor=data_preprocessor if typed else None,
             init_cfg=init_cfg)
         self.student = MODELS.build(student)
-        self.teacher = MODELS.build(teacher)
-        self.task = build_task_adapter(task_adapter, self.student)
-        if not self.task.accepts(self.teacher):
-            raise TypeError(
-                f'The teacher ({type(self.teacher).__name__}) is not a model '
-                f'of the student\'s task ({type(self.task).__name__}: '
-                f'{self.task.default_scope}); distil between models of one '
-                'task library.')
-        if lr_resize not in (None, 'area'):
-            raise ValueError(f"lr_resize={lr_resize!r}: only 'area' exists.")
-        _adopt_legacy_scale(self.student, student, 'student', scale_factor,
-                            test_scale_factor)
-        _adopt_legacy_scale(self.teacher, teacher, 'teacher',
-                            teacher_scale_factor, None)
-        if lr_preprocessor(self.student) is None:
-            raise TypeError(
-                f'The student ({type(self.student).__name__}) has no LR data '
-                'preprocessor, so it would see the HR batch. Give it one '
-                "(data_preprocessor=dict(type='rkd_mm.LRSegDataPreProcessor'"
-                ", scale_factor=0.5), or LRClsDataPreProcessor for a "
-                'classifier), or take the student from an LR-only config '
-                "(student=dict(cfg_path='configs/baselines/...')).")
-        if data_preprocessor is None:
-            # the HR batch is the teacher's: its own preprocessor at HR
-            self.data_preprocessor = hr_copy(self.teacher.data_preprocessor)
-        elif not typed:
-            # mmpretrain's convention (a top-level data_preprocessor
-            # without a type, which the Runner hands to the model): the
-            # type the model class picks, here the teacher's
-            self.data_preprocessor = hr_copy(
-                type(self.teacher.data_preprocessor)(**data_preprocessor))
-        _check_same_normalisation(self.data_preprocessor,
-                                  self.student.data_preprocessor, 'student')
-        _check_same_normalisation(self.data_preprocessor,
-                                  self.teacher.data_preprocessor, 'teacher')
-        self._teacher_cfg = teacher  # part of the cache's namespace
-        self.teacher_config = teacher_config or teacher_path
-        self.teacher_ckpt = resolve_checkpoint(teacher_ckpt)
-        self._freeze_teacher()
-        if self.teacher_ckpt is not None:
-            self.load_teacher(self.teacher_ckpt)
+        # Paired runs: the student is built (and initialised, see
+        # init_weights) from torch's global stream exactly as in its LR-only
+        # run; everything else -- teacher, connectors, losses, discriminator
+        # -- on a stream of its own, so that it cannot shift the student's
+        # initial weights or its dropout masks.
+        with private_rng('ResolutionAwareDistiller'):
+            self.teacher = MODELS.build(teacher)
+            self.task = build_task_adapter(task_adapter, self.student)
+            if not self.task.accepts(self.teacher):
+                raise TypeError(
+                    f'The teacher ({type(self.teacher).__name__}) is not a '
+                    f'model of the student\'s task ({type(self.task).__name__}'
+                    f': {self.task.default_scope}); distil between models of '
+                    'one task library.')
+            if lr_resize not in (None, 'area'):
+                raise ValueError(
+                    f"lr_resize={lr_resize!r}: only 'area' exists.")
+            _adopt_legacy_scale(self.student, student, 'student', scale_factor,
+                                test_scale_factor)
+            _adopt_legacy_scale(self.teacher, teacher, 'teacher',
+                                teacher_scale_factor, None)
+            if lr_preprocessor(self.student) is None:
+                raise TypeError(
+                    f'The student ({type(self.student).__name__}) has no LR '
+                    'data preprocessor, so it would see the HR batch. Give it '
+                    "one (data_preprocessor=dict(type='rkd_mm."
+                    "LRSegDataPreProcessor', scale_factor=0.5), or "
+                    'LRClsDataPreProcessor for a '
+                    'classifier), or take the student from an LR-only config '
+                    "(student=dict(cfg_path='configs/baselines/...')).")
+            if data_preprocessor is None:
+                # the HR batch is the teacher's: its own preprocessor at HR
+                self.data_preprocessor = hr_copy(
+                    self.teacher.data_preprocessor)
+            elif not typed:
+                # mmpretrain's convention (a top-level data_preprocessor
+                # without a type, which the Runner hands to the model): the
+                # type the model class picks, here the teacher's
+                self.data_preprocessor = hr_copy(
+                    type(self.teacher.data_preprocessor)(**data_preprocessor))
+            for role in ('student', 'teacher'):
+                _check_same_normalisation(
+                    self.data_preprocessor,
+                    getattr(self, role).data_preprocessor, role)
+            self._teacher_cfg = teacher  # part of the cache's namespace
+            self.teacher_config = teacher_config or teacher_path
+            self.teacher_ckpt = resolve_checkpoint(teacher_ckpt)
+            self._freeze_teacher()
+            if self.teacher_ckpt is not None:
+                self.load_teacher(self.teacher_ckpt)
 
-        self.student_taps = dict(student_taps or {})
-        self.teacher_taps = dict(teacher_taps or {})
-        self.connectors = ConnectorDict(self._resolve_auto_scales(
-            connectors))
-        # a loss set to None is switched off (ablations by inheritance)
-        enabled = {name: cfg for name, cfg in (distill_losses or {}).items()
-                   if cfg is not None}
-        self.distill_losses = nn.ModuleDict(
-            {name: MODELS.build(cfg) for name, cfg in enabled.items()})
-        # inputs of switched-off losses are dropped; an argument set to
-        # None is not passed (e.g. preds_T_lr=None with detail_weight=0
-        # saves the teacher's forward on the LR view)
-        loss_inputs = {k: v for k, v in (loss_inputs or {}).items()
-                       if k in enabled or k not in (distill_losses or {})}
-        self.discriminator = MODELS.build(discriminator) \
-            if discriminator is not None else None
-        self.adv_loss = MODELS.build(
-            adv_loss or dict(type='rkd_mm.AdversarialLoss')) \
-            if discriminator is not None else None
-        self.disc_tap = disc_tap
-        if disc_steps < 1 or gen_steps < 1:
-            raise ValueError('disc_steps and gen_steps must be >= 1.')
-        self.disc_steps, self.gen_steps = int(disc_steps), int(gen_steps)
-        self.distill_warmup_iters = int(distill_warmup_iters)
-        self.wiring = DistillWiring(
-            self.student_taps, self.teacher_taps, self.connectors,
-            self.distill_losses, loss_inputs,
-            disc_tap if discriminator is not None else None, disc_connector)
-        self.student_recorder = FeatureRecorder(self.student,
-                                                self.student_taps, 'student')
-        self.teacher_recorder = FeatureRecorder(self.teacher,
-                                                self.teacher_taps, 'teacher')
-        self.teacher_cache = TeacherOutputCache(**teacher_cache) \
-            if teacher_cache is not None else None
-        # drop the frozen teacher from checkpoints: it comes from
-        # teacher_ckpt, and would double every checkpoint's size
-        self._register_state_dict_hook(_drop_teacher_from_state_dict)
-        self.register_load_state_dict_post_hook(_ignore_missing_teacher)
+            self.student_taps = dict(student_taps or {})
+            self.teacher_taps = dict(teacher_taps or {})
+            self.connectors = ConnectorDict(self._resolve_auto_scales(
+                connectors))
+            # a loss set to None is switched off (ablations by inheritance)
+            enabled = {name: cfg
+                       for name, cfg in (distill_losses or {}).items()
+                       if cfg is not None}
+            self.distill_losses = nn.ModuleDict(
+                {name: MODELS.build(cfg) for name, cfg in enabled.items()})
+            # inputs of switched-off losses are dropped; an argument set to
+            # None is not passed (e.g. preds_T_lr=None with detail_weight=0
+            # saves the teacher's forward on the LR view)
+            loss_inputs = {k: v for k, v in (loss_inputs or {}).items()
+                           if k in enabled or k not in (distill_losses or {})}
+            self.discriminator = MODELS.build(discriminator) \
+                if discriminator is not None else None
+            self.adv_loss = MODELS.build(
+                adv_loss or dict(type='rkd_mm.AdversarialLoss')) \
+                if discriminator is not None else None
+            self.disc_tap = disc_tap
+            if disc_steps < 1 or gen_steps < 1:
+                raise ValueError('disc_steps and gen_steps must be >= 1.')
+            self.disc_steps, self.gen_steps = int(disc_steps), int(gen_steps)
+            self.distill_warmup_iters = int(distill_warmup_iters)
+            self.wiring = DistillWiring(
+                self.student_taps, self.teacher_taps, self.connectors,
+                self.distill_losses, loss_inputs,
+                disc_tap if discriminator is not None else None,
+                disc_connector)
+            self.student_recorder = FeatureRecorder(
+                self.student, self.student_taps, 'student')
+            self.teacher_recorder = FeatureRecorder(
+                self.teacher, self.teacher_taps, 'teacher')
+            self.teacher_cache = TeacherOutputCache(**teacher_cache) \
+                if teacher_cache is not None else None
+            # drop the frozen teacher from checkpoints: it comes from
+            # teacher_ckpt, and would double every checkpoint's size
+            self._register_state_dict_hook(_drop_teacher_from_state_dict)
+            self.register_load_state_dict_post_hook(_ignore_missing_teacher)
 
     # ------------------------------------------------------------------
     # construction helpers
@@ -313,6 +325,31 @@ class ResolutionAwareDistiller(BaseModel):
                 cfg['scale'] = int(round(ratio))
             out[name] = cfg
         return out
+
+    def _parts(self) -> List[nn.Module]:
+        """Every initialisable part but the student: the teacher, each
+        connector, the discriminator."""
+        parts = [self.teacher, *self.connectors.values(), self.discriminator]
+        return [p for p in parts if isinstance(p, BaseModule)]
+
+    def init_weights(self) -> None:
+        """Initialise the student from torch's global stream exactly as its
+        LR-only run does, then every other part on a stream of its own.
+
+        MMEngine calls this in ``runner.train()``. A teacher loaded from
+        ``teacher_ckpt`` is initialised already and left as it is.
+        """
+        parts = [p for p in self._parts() if not p.is_init]
+        for part in parts:  # BaseModule.init_weights skips them now...
+            part._is_init = True
+        try:
+            super().init_weights()
+        finally:
+            for part in parts:
+                part._is_init = False
+        with private_rng('ResolutionAwareDistiller.init_weights'):
+            for part in parts:  # ...and they draw from their own stream
+                part.init_weights()
 
     def _freeze_teacher(self) -> None:
         self.teacher.eval()
@@ -392,8 +429,7 @@ class ResolutionAwareDistiller(BaseModel):
         hr = self.teacher_view(hr)
         up = None
         if lr is not None and self._needs_teacher_lr():
-            up = nn.functional.interpolate(
-                lr, size=hr.shape[-2:], mode='bilinear', align_corners=False)
+            up = upsample_tensor(lr, hr.shape[-2:])
         return hr, up
 
     def _bound_cache(self) -> TeacherOutputCache:

@@ -13,6 +13,7 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from rkd_mm.utils.machine import cpu_numerics
 from .feature_recorder import FeatureRecorder
 
 # bump when the entry layout or the key/namespace recipe changes: old
@@ -399,6 +400,11 @@ def numerics(device: torch.device) -> Dict[str, Any]:
         info['threads'] = torch.get_num_threads()
         get = getattr(torch.backends.cpu, 'get_cpu_capability', None)
         info['cpu_capability'] = get() if get is not None else None
+        # the CPU itself and the caps on its kernels' instruction set: an
+        # AMD and an Intel CPU with the same capability round differently
+        cpu = cpu_numerics()
+        info.update(cpu_model=cpu['cpu_model'], cpu_isa=cpu['cpu_isa'],
+                    onednn=cpu['onednn'], numerics_env=cpu['env'])
     elif device.type == 'cuda':
         info.update(
             cuda=torch.version.cuda,

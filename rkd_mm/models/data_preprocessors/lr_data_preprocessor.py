@@ -23,7 +23,8 @@ from mmengine.model import BaseDataPreprocessor
 from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 
-from rkd_mm.datasets.transforms import check_scale_factor, downsample_tensor
+from rkd_mm.datasets.transforms import (UPSAMPLE_MODES, check_scale_factor,
+                                       downsample_tensor, upsample_tensor)
 from rkd_mm.registry import MODELS
 
 __all__ = [
@@ -45,6 +46,13 @@ class LRViewMixin:
     The host class must normalise (``mean``/``std`` set): the LR op works on
     the batch's grey levels, which it recovers with them. The host's own
     arguments pass through.
+
+    With ``upsample_back`` the LR view is brought back to the batch's HR
+    size (:func:`~rkd_mm.datasets.transforms.upsample_tensor`): an HR
+    network then sees exactly the LR information at its own input size and
+    cost -- the *LR-information ceiling* (the teacher's network trained on
+    the student's information, ``tools/run_experiment.py --methods
+    lr_ceiling``).
     """
 
     def __init__(self,
@@ -52,12 +60,19 @@ class LRViewMixin:
                  scale_factor: ScaleArg = 0.5,
                  test_scale_factor: Optional[float] = None,
                  lr_resize: str = 'area',
+                 upsample_back: Optional[str] = None,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if lr_resize != 'area':
             raise ValueError(f"lr_resize={lr_resize!r}: only 'area' exists "
                              '(rkd_mm.datasets.transforms.downsample_image).')
+        if upsample_back not in (None, *UPSAMPLE_MODES):
+            raise ValueError(
+                f'upsample_back={upsample_back!r}: None (the network sees '
+                f'the LR view) or one of {UPSAMPLE_MODES} (the LR view '
+                'brought back to the HR size).')
         self.lr_resize = lr_resize
+        self.upsample_back = upsample_back
         self.set_scale(scale_factor, test_scale_factor)
         if getattr(self, 'mean', None) is None:
             raise ValueError(
@@ -111,7 +126,11 @@ class LRViewMixin:
             scale: Ratio; defaults to ``test_scale_factor``.
         """
         scale = self.test_scale_factor if scale is None else scale
-        return downsample_tensor(inputs, scale, self.mean, self.std)
+        lr = downsample_tensor(inputs, scale, self.mean, self.std)
+        if self.upsample_back is not None and lr.shape[-2:] != \
+                inputs.shape[-2:]:
+            lr = upsample_tensor(lr, inputs.shape[-2:], self.upsample_back)
+        return lr
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """The task library's preprocessing, then the LR view."""
@@ -123,8 +142,10 @@ class LRViewMixin:
     def extra_repr(self) -> str:
         scales = self.scale_factors if len(self.scale_factors) > 1 else \
             self.scale_factors[0]
+        back = '' if self.upsample_back is None else \
+            f', upsample_back={self.upsample_back!r}'
         return (f'scale_factor={scales}, '
-                f'test_scale_factor={self.test_scale_factor}')
+                f'test_scale_factor={self.test_scale_factor}{back}')
 
 
 _ARGS_DOC = """
@@ -135,6 +156,8 @@ _ARGS_DOC = """
         test_scale_factor: Ratio for validation and testing; defaults to
             ``scale_factor`` (required when that is a list).
         lr_resize: The LR op; only ``'area'``.
+        upsample_back: ``None``, or ``'bilinear'`` to bring the LR view back
+            to the HR size (the LR-information ceiling).
         **kwargs: The host preprocessor's own arguments (``mean``, ``std``,
             ``size_divisor``, ...).
 """

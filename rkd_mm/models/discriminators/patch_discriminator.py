@@ -14,16 +14,27 @@ class PatchDiscriminator(BaseModule):
     HR teacher and LR student maps have different sizes, so every map is
     first area-pooled (``adaptive_avg_pool2d``) to a common ``grid_size``
     (choose the student's map size or smaller, so nothing is invented by
-    upsampling). Then ``num_convs`` 3x3 convolutions with LeakyReLU(0.2)
-    (the second and later with stride 2 while the grid allows) and a final
-    1x1 convolution give a map of patch logits (Isola et al., pix2pix,
-    CVPR 2017).
+    upsampling). Then ``num_convs`` 3x3 convolutions (padding 1) with
+    LeakyReLU(0.2) and a final 1x1 convolution to one channel give a map of
+    patch logits (Isola et al., pix2pix, CVPR 2017):
+
+    * **Stride.** The first convolution has stride 1. Each later one has
+      stride 2 if the smaller side of the map it receives is at least 4,
+      else stride 1 (a side ``s`` becomes ``ceil(s / 2)``).
+    * **Channels.** The first convolution outputs ``base_channels``. The
+      convolution *after* a stride-2 one outputs twice as many as that
+      stride-2 one did, capped at ``4 * base_channels``; after a stride-1
+      one the width stays.
+
+    E.g. ``grid_size=8, base_channels=64, num_convs=3``: 8x8 -> 64 ch (s1),
+    4x4 -> 64 ch (s2), 2x2 -> 128 ch (s2), then 1x1 -> 2x2 logits; with
+    ``grid_size=32, num_convs=4``: widths 64, 64, 128, 256 at sides 32, 16,
+    8, 4.
 
     Args:
         in_channels: Channels of the tapped maps (after any connector).
         grid_size: Common spatial size ``(h, w)`` (int for square).
-        base_channels: Channels of the first convolution (doubled per
-            stride-2 layer, at most 4x).
+        base_channels: Channels of the first convolution.
         num_convs: Number of 3x3 convolutions.
         init_cfg: MMEngine init config.
     """

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from rkd_mm.registry import MODELS
 from .fitnet_loss import align_maps, check_align
+from .unit_vectors import unit_vectors
 
 
 @MODELS.register_module()
@@ -28,7 +29,11 @@ class PixelAffinityLoss(nn.Module):
 
     Cosine affinities do not depend on the channel widths or the feature
     scale, so student and teacher widths may differ and no normalisation
-    is needed.
+    is needed. A location whose feature vector has no direction (all
+    channels 0, common where every ReLU of a random LR student is off; or
+    shorter than 1e-3 of the map's mean norm) has affinity 0 with every
+    location and no gradient (:func:`unit_vectors`; ``F.normalize`` would
+    give it a gradient of 1e12 times the upstream one).
 
     The sum is computed in whichever of two exact forms costs less. With
     ``F`` the ``(C, HW)`` map of unit columns, ``A = F^T F`` and
@@ -71,7 +76,7 @@ class PixelAffinityLoss(nn.Module):
     @staticmethod
     def affinity(feat: torch.Tensor) -> torch.Tensor:
         """Cosine affinity ``(N, HW, HW)`` of the locations of a map."""
-        f = F.normalize(feat.flatten(2), dim=1)  # (N, C, HW), unit columns
+        f = unit_vectors(feat.flatten(2), dim=1)  # (N, C, HW), unit columns
         return f.transpose(1, 2) @ f
 
     def forward(self, preds_S: torch.Tensor,
@@ -99,8 +104,8 @@ class PixelAffinityLoss(nn.Module):
             return self.loss_weight * diff.pow(2).mean()
         # float64: the three sums are large and cancel (in float32 a loss
         # of 1e-8 came out 15 % off); still ~4x faster than the affinities
-        f_s = F.normalize(feat_S.flatten(2), dim=1).double()
-        f_t = F.normalize(feat_T.flatten(2), dim=1).double()
+        f_s = unit_vectors(feat_S.flatten(2), dim=1).double()
+        f_t = unit_vectors(feat_T.flatten(2), dim=1).double()
 
         def sq_norm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
             return (a @ b.transpose(1, 2)).pow(2).sum((1, 2))

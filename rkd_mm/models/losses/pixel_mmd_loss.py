@@ -4,12 +4,13 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from rkd_mm.registry import MODELS
+from rkd_mm.utils.rng import iteration_generator
 from .fitnet_loss import align_maps, check_align
 from .label_grid import labels_to_grid
 from .mmd_loss import MMDLoss
+from .unit_vectors import unit_vectors
 
 
 @MODELS.register_module()
@@ -31,20 +32,29 @@ class PixelMMDLoss(nn.Module):
       cannot localise exactly.
     * ``mode='class'``: pixels are grouped by their label (the HR labels by
       block majority on the aligned grid, :func:`labels_to_grid`; pass
-      ``gt``); for each class present in the batch the MMD between the
-      student's and teacher's embeddings of that class's pixels; mean over
-      classes. Every class counts alike, so thin defect classes are not
-      drowned by the background (which is ~94 % of the pixels).
+      ``gt``); for each class with at least 2 pixels on that grid in the
+      batch (a set of one has no distribution to compare; a thin class
+      below one grid cell has none) the MMD between the student's and
+      teacher's embeddings of that class's pixels; mean over those
+      classes, 0 (with a zero gradient) when there are none. Every class
+      counts alike, so thin defect classes are not drowned by the
+      background (which is ~94 % of the pixels).
 
-    At most ``max_samples`` pixels per set are used (a random subset drawn
-    with torch's generator, the same locations for student and teacher):
-    the kernel matrix is quadratic in the set size.
+    At most ``max_samples`` pixels per set are used (a random subset, the
+    same locations for student and teacher): the kernel matrix is quadratic
+    in the set size. The subsets are drawn from a generator of this
+    iteration (:func:`rkd_mm.utils.rng.iteration_generator`: the run's seed
+    and the iteration), not from torch's global one, so that the student's
+    own random stream (dropout) stays that of its LR-only run, and a
+    resumed run draws the same subsets.
 
     Args:
         mode: ``'image'`` or ``'class'``.
         align: ``'upsample_student'`` or ``'pool_teacher'``.
         normalize: L2-normalise each pixel embedding first (the teacher's
-            feature norms can be 10x the student's).
+            feature norms can be 10x the student's); a vector without a
+            direction (all zero) stays 0, with no gradient
+            (:func:`unit_vectors`).
         kernel_mul: Ratio between neighbouring kernel bandwidths.
         kernel_num: Number of Gaussian kernels.
         max_samples: Largest set size; ``None`` uses every pixel.
@@ -71,10 +81,15 @@ class PixelMMDLoss(nn.Module):
         self.loss_weight = float(loss_weight)
         self._mmd = MMDLoss(kernel_mul=kernel_mul, kernel_num=kernel_num)
 
-    def mmd(self, s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """Biased multi-kernel MMD between row sets ``s`` and ``t``."""
+    def mmd(self, s: torch.Tensor, t: torch.Tensor,
+            generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Biased multi-kernel MMD between row sets ``s`` and ``t``
+        (subsampled to ``max_samples`` rows with ``generator``)."""
         if self.max_samples is not None and s.shape[0] > self.max_samples:
-            idx = torch.randperm(s.shape[0])[:self.max_samples].to(s.device)
+            if generator is None:
+                generator = iteration_generator('PixelMMDLoss')
+            idx = torch.randperm(s.shape[0], generator=generator)
+            idx = idx[:self.max_samples].to(s.device)
             s, t = s[idx], t[idx]
         return self._mmd.discrepancy(s, t)
 
@@ -104,9 +119,10 @@ class PixelMMDLoss(nn.Module):
         s = feat_S.permute(0, 2, 3, 1).reshape(n, -1, d)
         t = feat_T.permute(0, 2, 3, 1).reshape(n, -1, d)
         if self.normalize:
-            s, t = F.normalize(s, dim=-1), F.normalize(t, dim=-1)
+            s, t = unit_vectors(s, dim=-1), unit_vectors(t, dim=-1)
+        gen = iteration_generator('PixelMMDLoss')  # CPU: randperm's device
         if self.mode == 'image':
-            loss = torch.stack([self.mmd(s[i], t[i]) for i in range(n)])
+            loss = torch.stack([self.mmd(s[i], t[i], gen) for i in range(n)])
             return self.loss_weight * loss.mean()
         if gt is None:
             raise ValueError("PixelMMDLoss(mode='class') needs the labels gt "
@@ -116,7 +132,7 @@ class PixelMMDLoss(nn.Module):
             gt), self.ignore_index).reshape(-1)
         s, t = s.reshape(-1, d), t.reshape(-1, d)
         terms = [
-            self.mmd(s[labels == c], t[labels == c])
+            self.mmd(s[labels == c], t[labels == c], gen)
             for c in labels.unique().tolist()
             if c != self.ignore_index and int((labels == c).sum()) >= 2
         ]

@@ -1,4 +1,6 @@
 """Relational KD (Park et al. 2019): distances and angles within a batch."""
+from typing import Tuple
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -63,8 +65,10 @@ class RelationalKDLoss(nn.Module):
           + angle_weight * mean_{i,j,k} h(psi_A^S(i,j,k), psi_A^T(i,j,k))
 
     the means running over all ``N^2`` pairs and ``N^3`` triplets (the
-    diagonal pairs are 0 for both). A batch of one sample has no relations:
-    the loss is then 0.
+    diagonal pairs are 0 for both). A batch of one sample has no relations,
+    and two samples have only a trivial one (one distance, which the mean
+    normalises to 1 on both sides, and no angle): the loss is 0 for
+    ``N <= 2`` up to float rounding. Use batches of 3 or more.
 
     Args:
         distance_weight: Weight of the distance term (25 in the paper).
@@ -104,28 +108,42 @@ class RelationalKDLoss(nn.Module):
         mean = dist.sum() / (n * (n - 1))
         return dist / mean.clamp_min(1e-12)
 
-    def directed_pairs(self, emb: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def differences(emb: torch.Tensor
+                    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(N, N, D)`` differences ``e_i - e_j`` indexed ``[j, i]`` and
+        their ``(N, N)`` norms, the ones the angle term divides by."""
+        diff = emb.unsqueeze(0) - emb.unsqueeze(1)
+        return diff, torch.linalg.vector_norm(diff, dim=2)
+
+    def directed_pairs(self, norm: torch.Tensor) -> torch.Tensor:
         """``(N, N)`` mask, 1 where ``e_i - e_j`` has a direction: ``i != j``
-        and the pair is not coincident (``min_pair_distance``)."""
-        n = emb.shape[0]
+        and the pair is not coincident (``min_pair_distance``).
+
+        Decided on ``norm``, the very norms :meth:`angle_potential` divides
+        by: a second distance computation (``torch.cdist`` switches to a
+        matrix-product form above 25 rows, which measured an exact duplicate
+        at ~5e-3) could keep a pair whose divisor is 0.
+        """
+        n = norm.shape[0]
         with torch.no_grad():
-            dist = torch.cdist(emb, emb)
-            off = ~torch.eye(n, dtype=torch.bool, device=emb.device)
-            tol = self.min_pair_distance * dist[off].mean()
-            return (off & (dist > tol)).to(emb.dtype)
+            off = ~torch.eye(n, dtype=torch.bool, device=norm.device)
+            tol = self.min_pair_distance * norm[off].mean()
+            return (off & (norm > tol)).to(norm.dtype)
 
     @staticmethod
-    def angle_potential(emb: torch.Tensor,
+    def angle_potential(diff: torch.Tensor, norm: torch.Tensor,
                         directed: torch.Tensor) -> torch.Tensor:
         """``(N, N, N)`` cosines ``<u_ij, u_kj>``, indexed ``[j, i, k]``,
-        with ``u_ij = 0`` where ``directed[j, i]`` is 0."""
-        diff = emb.unsqueeze(0) - emb.unsqueeze(1)
+        with ``u_ij = 0`` where ``directed[j, i]`` is 0 (``diff`` and
+        ``norm`` from :meth:`differences`)."""
         # masked pairs get a unit divisor: their u is exactly 0 and so is
         # their gradient (normalize's 1 / eps at a zero vector would be
         # 1e12 times the upstream gradient)
-        norm = diff.norm(dim=2, keepdim=True)
-        mask = directed.unsqueeze(2)
-        unit = diff * mask / torch.where(mask > 0, norm, torch.ones_like(norm))
+        mask = directed > 0
+        safe = torch.where(mask, norm, torch.ones_like(norm)).unsqueeze(2)
+        unit = torch.where(mask.unsqueeze(2), diff / safe,
+                           torch.zeros_like(diff))
         return unit @ unit.transpose(1, 2)
 
     def forward(self, preds_S: torch.Tensor,
@@ -157,8 +175,11 @@ class RelationalKDLoss(nn.Module):
         if self.angle_weight > 0:
             # one mask for both networks: a triplet without a direction on
             # either side is 0 on both
-            directed = self.directed_pairs(emb_S) * self.directed_pairs(emb_T)
+            diff_S, norm_S = self.differences(emb_S)
+            diff_T, norm_T = self.differences(emb_T)
+            directed = self.directed_pairs(norm_S) * \
+                self.directed_pairs(norm_T)
             loss = loss + self.angle_weight * F.smooth_l1_loss(
-                self.angle_potential(emb_S, directed),
-                self.angle_potential(emb_T, directed))
+                self.angle_potential(diff_S, norm_S, directed),
+                self.angle_potential(diff_T, norm_T, directed))
         return self.loss_weight * loss
