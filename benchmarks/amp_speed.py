@@ -89,7 +89,7 @@ def main() -> None:
     head = (fp32.student if distiller else fp32).decode_head
     batch = make_batch(args.batch, size, head.num_classes)
     # HR images for every model: an LR model's data preprocessor makes its
-    # LR view (rkd_mm.utils.lr_scale), as in training
+    # LR view (rkd_mm.apis.lr_scale), as in training
 
     rounds = time_rounds(steps, args.iters, args.warmup)
     t = {name: statistics.median(v) for name, v in rounds.items()}

@@ -8,10 +8,11 @@ Usage::
 
 For each scale s, takes the shipped RKD config at that scale
 (``configs/rkd/defect_seg_r50_to_r18_lr.py`` for 0.5, ``..._x0.25.py`` for
-0.25; any other s: the x0.5 config with ``model.scale_factor=s``, the same
-student architecture) and times, interleaved round by round, the teacher's
-tensor forward at HR (128x128) and the student's at LR with
-:func:`rkd_mm.utils.latency.benchmark_config`. It reports the latency ratio
+0.25; any other s: the x0.5 config with its student's LR data preprocessor
+at ``scale_factor=s``, the same student architecture) and times,
+interleaved round by round, the teacher's tensor forward at HR (128x128)
+and the student's at LR with
+:func:`rkd_mm.apis.latency.benchmark_config`. It reports the latency ratio
 teacher/student next to the GFLOPs ratio and checks the target: a measured
 speed-up of at least 0.8x the FLOPs ratio. Weights are random (no trained
 teacher needed): a dense CNN's latency does not depend on its weights'
@@ -29,7 +30,7 @@ import rkd_mm  # noqa: F401  (environment shims)
 import torch
 from mmengine.config import Config
 
-from rkd_mm.utils.latency import benchmark_config, machine_info
+from rkd_mm.apis.latency import benchmark_config, machine_info
 
 CONFIGS = {
     0.5: 'configs/rkd/defect_seg_r50_to_r18_lr.py',

@@ -58,8 +58,8 @@ from mmengine.registry import init_default_scope
 
 from rkd_mm.deployment import (OrtSettings, export_graph, make_session,
                                quantize_int8, run_session)
-from rkd_mm.utils.complexity import count
-from rkd_mm.utils.latency import machine_info
+from rkd_mm.apis.complexity import count
+from rkd_mm.apis.latency import machine_info
 
 TEACHER = 'configs/teachers/defect_seg_r50_hr.py'
 STUDENTS = {  # name: (config, scale)
@@ -169,7 +169,7 @@ def interleave(fns: Dict[str, Callable[[], object]], warmup: int,
                repeats: int, clock: Callable[[], float]
                ) -> Dict[str, List[float]]:
     """Seconds per call, every function once per round (as
-    :func:`rkd_mm.utils.latency.time_interleaved`, with a chosen clock)."""
+    :func:`rkd_mm.apis.latency.time_interleaved`, with a chosen clock)."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()

@@ -4,7 +4,8 @@ Usage::
 
     python benchmarks/rkd_overhead.py [CONFIG] [--iters 10] [--warmup 3]
         [--batch 8] [--out benchmarks/results/rkd_overhead.json]
-        [--cfg-options model.distill_losses.loss_kd.detail_weight=0 ...]
+        [--cfg-options
+         model.distiller.distill_losses.loss_kd.detail_weight=0 ...]
 
 Measures, in one process on the same batch, interleaved round by round
 (``--iters`` rounds; medians, and the range of the per-round ratios):
@@ -41,7 +42,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from rkd_mm.datasets.transforms import downsample_image
+from rkd_mm.utils.lr_view import downsample_image
 from rkd_mm.engine import MultiOptimWrapperConstructor
 from rkd_mm.registry import MODELS
 

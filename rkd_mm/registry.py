@@ -38,7 +38,7 @@ DATA_SAMPLERS = Registry(
 TRANSFORMS = Registry(
     'transform',
     parent=MMENGINE_TRANSFORMS,
-    locations=['rkd_mm.datasets.transforms'])
+    locations=['rkd_mm.datasets'])
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['rkd_mm.models'])
 MODEL_WRAPPERS = Registry(
     'model wrapper',

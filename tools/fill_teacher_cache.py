@@ -35,8 +35,8 @@ import rkd_mm  # noqa: F401  (environment shims before mmengine runs)
 import torch
 from mmengine.config import Config, DictAction
 
-from rkd_mm.utils.complexity import is_distiller
-from rkd_mm.utils.teacher_cache_fill import count_variants, fill_shard
+from rkd_mm.apis.complexity import is_distiller
+from rkd_mm.apis.teacher_cache_fill import count_variants, fill_shard
 
 RESULT_PREFIX = 'FILL_RESULT '
 

@@ -39,7 +39,7 @@ from rkd_mm.engine.hooks import register_strict_load_hook
 from rkd_mm.registry import registered_class
 from rkd_mm.utils.cfg_options import check_cfg_options
 from rkd_mm.utils.checkpoint import CheckpointError, check_checkpoint_file
-from rkd_mm.utils.lr_scale import check_one_lr_home
+from rkd_mm.apis.config_upgrade import refuse_legacy
 
 
 def parse_args() -> argparse.Namespace:
@@ -175,7 +175,10 @@ def _plain(value):
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    check_one_lr_home(cfg)  # an LR view made twice is refused
+    try:  # an outdated config: what changed and the command that rewrites
+        refuse_legacy(cfg, args.config)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
     try:
         check_checkpoint_file(args.checkpoint)  # before building anything
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \

@@ -28,7 +28,7 @@ from rkd_mm.engine.hooks import (NonFiniteLossHook, ResumeCheckHook,
                                  register_strict_load_hook)
 from rkd_mm.engine.optimizers import amp_optim_wrapper_cfg
 from rkd_mm.utils.cfg_options import check_cfg_options
-from rkd_mm.utils.lr_scale import check_one_lr_home
+from rkd_mm.apis.config_upgrade import refuse_legacy
 from rkd_mm.utils.work_dir import list_checkpoints, resume_checkpoint
 
 
@@ -156,7 +156,10 @@ def register_safety_hooks(runner: Runner, cfg: Config) -> None:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    check_one_lr_home(cfg)  # an LR view made twice is refused
+    try:  # an outdated config: what changed and the command that rewrites
+        refuse_legacy(cfg, args.config)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
     refuse_to_overwrite(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

@@ -1,2 +1,3 @@
-# Entry point: the LR-only student on ELPV at x0.25 (224 -> 56 px).
-_base_ = ['./mobilenet-v2_in1k-pre_1xb32-600it_elpv-lr56px.py']
+# The LR-only student for ELPV at x0.25 (224 -> 56 px).
+_base_ = ['./cls_elpv_mnv2_lr.py']
+data_preprocessor = dict(scale_factor=0.25)

@@ -1,2 +1,3 @@
-# Entry point: the LR-only student (R18-FPN) at x0.25.
-_base_ = ['./fpn_r18_1xb8-2k_syndefect-lr32x32.py']
+# The LR-only student for defect segmentation at x0.25 (128 -> 32 px).
+_base_ = ['./defect_seg_r18_lr.py']
+model = dict(data_preprocessor=dict(scale_factor=0.25))

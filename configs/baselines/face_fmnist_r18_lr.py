@@ -1,3 +1,22 @@
-# Entry point: the LR-only face-verification student on Fashion-MNIST at
-# x0.5 (14x14).
-_base_ = ['./resnet18-w32-arcface_1xb64-1k_fmnist-face-lr14px.py']
+# The LR-only face-verification student on Fashion-MNIST: the teacher's
+# network, ArcFace head, data and schedule with an LR data preprocessor
+# (x0.5: 28 -> 14 px), the one home of the LR scale.
+_base_ = [
+    '../_base_/models/resnet18-w32_cifar_grey.py',
+    '../_base_/datasets/fmnist_face.py', '../_base_/default_runtime_cls.py',
+    '../_base_/schedules/schedule_cpu_cls_1k.py'
+]
+data_preprocessor = dict(type='rkd_mm.LRClsDataPreProcessor', scale_factor=0.5)
+model = dict(
+    head=dict(
+        _delete_=True,
+        type='rkd_mm.ArcFaceEmbeddingHead',
+        num_classes=5,
+        in_channels=256,
+        scale=16.0,
+        margins=0.3))
+default_hooks = dict(
+    checkpoint=dict(save_best='verif_acc'),
+    visualization=dict(
+        _delete_=True, type='rkd_mm.RetrievalVisualizationHook',
+        enable=False))

@@ -1,7 +1,6 @@
-# Entry point: RKD on ELPV at x0.25, binary mode (defective if p >= 0.5):
-# the binary teacher and student configs and their data. Weights
-# by the project's rule (tools/run_experiment.py CONFIG --target-ratio R).
-_base_ = ['./rkd_mobilenet-v2-mobilenet-v2_1xb32-600it_elpv-lr56px.py']
+# RKD on ELPV at x0.25, binary mode (defective if p >= 0.5): the binary
+# teacher and student configs and their data.
+_base_ = ['./cls_elpv_mnv2_to_mnv2_lr.py']
 model = dict(
     teacher=dict(
         cfg_path='{{fileDirname}}/../teachers/cls_elpv_mnv2_hr_binary.py'),

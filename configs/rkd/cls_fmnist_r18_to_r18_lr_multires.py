@@ -1,7 +1,8 @@
-# Entry point: RKD into ONE student for x0.5 and x0.25 on Fashion-MNIST: the
-# student is the multi-resolution LR-only config (a scale drawn per batch,
-# validated at x0.25); the teacher sees HR, its @lr taps the drawn view.
-_base_ = ['./rkd_resnet18-w32-resnet18-w32_1xb64-1k_fmnist-lr14px.py']
+# RKD into ONE student for x0.5 and x0.25 on Fashion-MNIST: a scale drawn
+# per batch, validated at x0.25; the teacher sees HR, its @lr taps the drawn
+# view.
+_base_ = ['./cls_fmnist_r18_to_r18_lr.py']
 model = dict(
     student=dict(
-        cfg_path='{{fileDirname}}/../baselines/cls_fmnist_r18_lr_multires.py'))
+        data_preprocessor=dict(
+            scale_factor=[0.5, 0.25], test_scale_factor=0.25)))

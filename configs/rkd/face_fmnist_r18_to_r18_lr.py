@@ -1,6 +1,75 @@
-# Entry point: RKD for face verification on Fashion-MNIST (identity folders
-# + LFW-style pairs), ResNet-18 teacher at 28x28 -> student at x0.5.
+# RKD for face verification on Fashion-MNIST: the HR teacher (ResNet-18 +
+# ArcFace at 28x28) -> the same network at x0.5 (14x14). The same distiller
+# and recipe as classification and re-ID; the task adapter
+# (rkd_mm.EmbeddingAdapter) is picked from the student's embedding head.
+# Resolution-aware KD on the identity cosines: ArcFace's logits are
+# scale x cos, so the KD temperature on the cosines is tau / scale (1 / 16:
+# the teacher's own softmax). The pair-wise constraint, MMD and the
+# discriminator act on the embedding verification compares (the pooled
+# feature). The student keeps its own ArcFace loss. Weights are 1
+# (adversarial 0.1) here: calibrate them with tools/run_experiment.py
+# CONFIG --target-ratio R.
 _base_ = [
-    './rkd_resnet18-w32-arcface-resnet18-w32-arcface_1xb64-1k_'
-    'fmnist-face-lr14px.py'
+    '../_base_/datasets/fmnist_face.py',
+    '../_base_/schedules/distill_cpu_cls_1k.py'
 ]
+teacher_ckpt = 'work_dirs/face_fmnist_r18_hr/best_verif_acc_iter_*.pth'
+# the 256-d embedding (the pooled feature) and the identity cosines
+taps = dict(emb=dict(module='neck', index=0), logits='head.norm_product')
+model = dict(
+    type='rkd_mm.ResolutionAwareDistiller',
+    teacher=dict(cfg_path='{{fileDirname}}/../teachers/face_fmnist_r18_hr.py'),
+    student=dict(cfg_path='{{fileDirname}}/../baselines/face_fmnist_r18_lr.py'),
+    teacher_ckpt=teacher_ckpt,
+    distiller=dict(
+        type='rkd_mm.ConfigurableDistiller',
+        student_taps=taps,
+        teacher_taps=taps,
+        distill_losses=dict(
+            loss_kd=dict(
+                type='rkd_mm.ResolutionAwareKDLoss',
+                tau=1.0 / 16,  # 1 / the head's scale
+                detail_weight=2.0,
+                loss_weight=1.0),
+            loss_pair=dict(
+                type='rkd_mm.PairwiseSimilarityLoss', loss_weight=1.0),
+            loss_mmd=dict(
+                type='rkd_mm.MMDLoss', normalize=True, loss_weight=1.0)),
+        loss_inputs=dict(
+            loss_kd=dict(
+                preds_S=dict(from_student=True, tap='logits'),
+                preds_T=dict(from_student=False, tap='logits'),
+                preds_T_lr=dict(from_student=False, tap='logits',
+                                view='lr')),
+            loss_pair=dict(
+                preds_S=dict(from_student=True, tap='emb'),
+                preds_T=dict(from_student=False, tap='emb')),
+            loss_mmd=dict(
+                preds_S=dict(from_student=True, tap='emb'),
+                preds_T=dict(from_student=False, tap='emb'))),
+        adversarial=dict(
+            discriminator=dict(
+                type='rkd_mm.FeatureDiscriminator', in_channels=256),
+            loss=dict(
+                type='rkd_mm.AdversarialLoss', gan_type='lsgan',
+                loss_weight=0.1),
+            tap='emb')),
+    distill_warmup_iters=100,
+    # flips only: every (image, flip) variant's teacher taps are reusable
+    teacher_cache=dict(cache_dir='work_dirs/teacher_cache'))
+# tools/test.py --show-dir draws the hardest verification pairs
+default_hooks = dict(
+    checkpoint=dict(save_best='verif_acc'),
+    visualization=dict(
+        _delete_=True, type='rkd_mm.RetrievalVisualizationHook',
+        enable=False))
+# the baselines tools/run_experiment.py compares with: KD on the identity
+# cosines, FitNet (the classification recipe: backbone.layer3) and
+# relational KD on the embedding (the classification recipe: the pooled
+# feature)
+method_recipes = dict(
+    kd='{{fileDirname}}/../kd_baselines/face_fmnist_r18_to_r18_kd_lr.py',
+    fitnet='{{fileDirname}}/../kd_baselines/'
+    'cls_fmnist_r18_to_r18_fitnet_lr.py',
+    relkd='{{fileDirname}}/../kd_baselines/'
+    'cls_fmnist_r18_to_r18_relkd_lr.py')

@@ -4,10 +4,8 @@ from .lfw_pairs import LFWPairsDataset
 from .market1501 import Market1501Dataset
 from .samplers import PKBatchSampler
 from .synthetic_defect import SyntheticDefectDataset
-from .transforms import LRDownsample
 
 __all__ = [
     'ELPVDataset', 'OfflineFashionMNIST', 'LFWPairsDataset',
-    'Market1501Dataset', 'PKBatchSampler', 'SyntheticDefectDataset',
-    'LRDownsample'
+    'Market1501Dataset', 'PKBatchSampler', 'SyntheticDefectDataset'
 ]

@@ -5,7 +5,7 @@ measures it.
 ``tools/analysis_tools/benchmark.py``: the same networks (for a distiller
 the teacher at HR and the student at LR, otherwise the config's model at
 its test size), the same random normalised inputs, batch size, warm-up and
-interleaved rounds as :func:`rkd_mm.utils.latency.benchmark_config`, and
+interleaved rounds as :func:`rkd_mm.apis.latency.benchmark_config`, and
 the same result layout; each network is exported to a temporary ONNX file
 (raw logits, static shapes, as ``tools/deployment/pytorch2onnx.py`` writes
 by default) and run in an onnxruntime session with
@@ -32,7 +32,7 @@ def benchmark_config_onnxruntime(cfg: Config,
                                  repeats: int = 50,
                                  settings: Optional[OrtSettings] = None,
                                  opset: int = 17) -> Dict[str, object]:
-    """:func:`~rkd_mm.utils.latency.benchmark_config` in onnxruntime.
+    """:func:`~rkd_mm.apis.latency.benchmark_config` in onnxruntime.
 
     Args:
         cfg: A full config (model + test data).
@@ -48,7 +48,7 @@ def benchmark_config_onnxruntime(cfg: Config,
         dict: As ``benchmark_config``'s, plus ``backend`` and
         ``ort_settings``.
     """
-    from rkd_mm.utils.latency import (deployed_nets, summarize_rounds,
+    from rkd_mm.apis.latency import (deployed_nets, summarize_rounds,
                                       time_interleaved)
     settings = (settings or OrtSettings()).resolved()
     nets, costs = deployed_nets(cfg, checkpoint, shape, batch_size)

@@ -74,10 +74,8 @@ def deploy_spec(cfg: Config,
     """The deployed network of ``cfg``, its input size and preprocessing.
 
     The HR size comes from ``hr_shape`` or else from the first test sample
-    (the test pipeline's image; its ``ori_shape`` for a config written
-    before 2026-12-02 whose pipeline ended in ``rkd_mm.LRDownsample``). The
-    LR size is the HR size times the LR scale
-    (:func:`rkd_mm.utils.lr_scale.lr_scales`: the test scale of the LR data
+    (the test pipeline's image). The LR size is the HR size times the LR scale
+    (:func:`rkd_mm.apis.lr_scale.lr_scales`: the test scale of the LR data
     preprocessor), rounded as the LR op rounds. The exported graph takes the
     LR image: making it (a camera's binning, a resize) is the caller's.
 
@@ -88,10 +86,9 @@ def deploy_spec(cfg: Config,
     Returns:
         DeploySpec: The spec.
     """
-    from rkd_mm.datasets.transforms import lr_size
-    from rkd_mm.utils.complexity import is_distiller
-    from rkd_mm.utils.lr_scale import (LR_PIPELINE_STEPS, lr_scales,
-                                       resolved_model_cfg)
+    from rkd_mm.apis.lr_scale import lr_scales
+    from rkd_mm.apis.model_config import is_distiller, resolved_model_cfg
+    from rkd_mm.utils.lr_view import lr_size
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     distiller = is_distiller(cfg)
     scale = lr_scales(cfg).test
@@ -106,9 +103,7 @@ def deploy_spec(cfg: Config,
         preprocessor = cfg.model.get('data_preprocessor') or \
             cfg.get('data_preprocessor')
     if hr_shape is None:
-        steps = cfg.test_dataloader.dataset.get('pipeline') or []
-        legacy = any(s.get('type') in LR_PIPELINE_STEPS for s in steps)
-        channels, hr = _test_sample_sizes(cfg, use_ori_shape=legacy)
+        channels, hr = _test_sample_sizes(cfg)
     else:
         channels, hr = 3, (int(hr_shape[0]), int(hr_shape[1]))
     lr = lr_size(hr, scale)
@@ -130,17 +125,13 @@ def deploy_spec(cfg: Config,
         classes=_classes(cfg))
 
 
-def _test_sample_sizes(cfg: Config, use_ori_shape: bool
-                       ) -> Tuple[int, Tuple[int, int]]:
-    """Channels and HR size of the first test sample (the pipeline's image,
-    or its ``ori_shape`` where the pipeline made the LR view)."""
+def _test_sample_sizes(cfg: Config) -> Tuple[int, Tuple[int, int]]:
+    """Channels and HR size of the first test sample (the pipeline gives
+    the HR image)."""
     from mmengine.registry import DATASETS
     sample = DATASETS.build(cfg.test_dataloader.dataset)[0]
     channels, h, w = sample['inputs'].shape
-    if not use_ori_shape:  # the pipeline gives the HR image
-        return int(channels), (int(h), int(w))
-    ori = sample['data_samples'].metainfo['ori_shape']
-    return int(channels), (int(ori[0]), int(ori[1]))
+    return int(channels), (int(h), int(w))
 
 
 def _classes(cfg: Config) -> List[str]:

@@ -2,7 +2,7 @@
 
 The inputs are the config's own: the test (or train) split through the test
 pipeline and the model's data preprocessor, and for a distiller the LR view
-its student sees (:func:`~rkd_mm.datasets.transforms.downsample_tensor`,
+its student sees (:func:`~rkd_mm.utils.lr_view.downsample_tensor`,
 the same pixels as the LR test pipeline). Predictions from the ONNX output
 go through the segmentor's own ``predict_by_feat`` and
 ``postprocess_result``, so identical logits give the labels
@@ -70,7 +70,7 @@ class DeployInputs:
 
     def __call__(self, data_batch: dict) -> Tuple[torch.Tensor, list]:
         """``(inputs, data_samples)``: the network's normalised input."""
-        from rkd_mm.datasets.transforms import downsample_tensor
+        from rkd_mm.utils.lr_view import downsample_tensor
         data = self.preprocessor(data_batch, False)
         inputs = data['inputs']
         if self.spec.is_distiller:  # the student's LR view of the HR batch

@@ -1,17 +1,12 @@
+"""The lowest floor: helpers that import nothing from the rest of rkd_mm.
+
+Environment shims (:mod:`.compat`), safe checkpoint reading
+(:mod:`.checkpoint`), the LR view's primitives (:mod:`.lr_view`), private
+random streams (:mod:`.rng`), the machine a run's numerics come from
+(:mod:`.machine`), ``--cfg-options`` checks (:mod:`.cfg_options`) and work
+dirs (:mod:`.work_dir`). What needs models, datasets or the engine lives a
+floor up, in :mod:`rkd_mm.apis`.
+"""
 from .compat import applied_shims, apply_all
 
-# The latency helpers import mmengine and torch: they are loaded on first
-# use, so that ``import rkd_mm`` applies the compat shims before either.
-_LATENCY = ('architecture_key', 'benchmark_config', 'benchmark_models',
-            'build_eval_model', 'deployed_model', 'latency_stats',
-            'machine_info', 'measure_latency', 'time_interleaved')
-
-
-def __getattr__(name: str):
-    if name in _LATENCY:
-        from . import latency
-        return getattr(latency, name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-
-
-__all__ = ['applied_shims', 'apply_all', *_LATENCY]
+__all__ = ['applied_shims', 'apply_all']

@@ -1,11 +1,11 @@
 """Check ``--cfg-options`` keys before they are merged into a config."""
 import difflib
 import inspect
-from typing import Iterable, Optional, Set
+from typing import Dict, Iterable, Optional, Set
 
 from mmengine.config import Config
 
-__all__ = ['check_cfg_options']
+__all__ = ['check_cfg_options', 'flatten_config']
 
 # top-level keys MMEngine's Runner (and the tools) read even when a config
 # does not set them
@@ -56,3 +56,19 @@ def check_cfg_options(cfg: Config, options: Optional[Iterable[str]],
         raise ValueError(
             f'{option} {key}: the config has no top-level key {top!r}; '
             f'{hint} (An unknown key would be silently ignored.)')
+
+
+def flatten_config(value, prefix: str = '') -> Dict[str, object]:
+    """``{'a.b.0': leaf}`` for nested dicts and sequences (an empty one is
+    a leaf): the form in which two configs are compared or hashed."""
+    if isinstance(value, dict) and value:
+        items = value.items()
+    elif isinstance(value, (list, tuple)) and value:
+        items = enumerate(value)
+    else:
+        return {prefix: value}
+    out: Dict[str, object] = {}
+    for key, item in items:
+        out.update(
+            flatten_config(item, f'{prefix}.{key}' if prefix else str(key)))
+    return out

@@ -12,11 +12,11 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from rkd_mm.registry import MODELS
-from rkd_mm.utils.lr_scale import lr_scales
+from rkd_mm.apis.lr_scale import lr_scales
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs')
-STEM = 'fpn_r50-fpn_r18_1xb8-2k_syndefect-lr{}.py'
-SCALES = {'64x64': 0.5, '32x32': 0.25}
+SCALES = {'x0.5': 0.5, 'x0.25': 0.25}
+SUFFIX = {'x0.5': '', 'x0.25': '_x0.25'}
 # method -> the distill losses its configs log
 METHODS = {
     'kd': {'loss_kd'},
@@ -28,19 +28,20 @@ METHODS = {
 }
 CASES = [(m, s) for m in METHODS for s in SCALES]
 # the fields of the distiller that make the protocol (everything but the
-# distillation terms)
-PROTOCOL = ('type', 'teacher', 'teacher_ckpt', 'teacher_config',
-            'scale_factor', 'test_scale_factor', 'lr_resize', 'disc_steps',
-            'gen_steps', 'distill_warmup_iters', 'data_preprocessor')
+# distillation terms, which are model.distiller)
+PROTOCOL = ('type', 'teacher', 'student', 'teacher_ckpt', 'teacher_config',
+            'distill_warmup_iters', 'data_preprocessor', 'teacher_cache')
 
 
 def load(method, scale):
-    return Config.fromfile(
-        osp.join(ROOT, 'baselines', f'{method}_' + STEM.format(scale)))
+    return Config.fromfile(osp.join(
+        ROOT, 'kd_baselines',
+        f'defect_seg_r50_to_r18_{method}_lr{SUFFIX[scale]}.py'))
 
 
 def rkd_config(scale):
-    return Config.fromfile(osp.join(ROOT, 'rkd', 'rkd_' + STEM.format(scale)))
+    return Config.fromfile(osp.join(
+        ROOT, 'rkd', f'defect_seg_r50_to_r18_lr{SUFFIX[scale]}.py'))
 
 
 @pytest.fixture(autouse=True)
@@ -82,20 +83,18 @@ def test_baseline_follows_the_rkd_protocol(method, scale):
             assert cfg[key] == rkd[key], key
     for key in PROTOCOL:
         assert cfg.model.get(key) == rkd.model.get(key), key
-    assert osp.realpath(cfg.model.student.cfg_path) == \
-        osp.realpath(rkd.model.student.cfg_path)
     assert lr_scales(cfg) == lr_scales(rkd)
     assert lr_scales(cfg).train == (SCALES[scale], )
     assert cfg.optim_wrapper.student == rkd.optim_wrapper.student
-    assert cfg.model.discriminator is None
-    assert set(cfg.model.distill_losses) == METHODS[method]
+    assert cfg.model.distiller.get('adversarial') is None
+    assert set(cfg.model.distiller.distill_losses) == METHODS[method]
 
 
 @pytest.mark.parametrize('scale', SCALES)
 def test_at_weighs_every_stage_with_the_authors_beta(scale):
     """AttentionTransferLoss is the authors' at_loss (a mean over the grid),
     which their code adds as beta * at_loss with beta = 1000 per stage."""
-    losses = load('at', scale).model.distill_losses
+    losses = load('at', scale).model.distiller.distill_losses
     for name in METHODS['at']:
         assert losses[name] == dict(type='rkd_mm.AttentionTransferLoss',
                                     p=2.0, align='upsample_student',
@@ -109,7 +108,7 @@ def test_baseline_config_trains_one_step(method, scale,
     cfg.model.teacher_ckpt = None
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
-    assert model.discriminator is None
+    assert model.distiller.discriminator is None
     # as the runner: the optimizer wrappers, then one scheduler list per
     # wrapper (the config's discriminator schedule has no wrapper to drive)
     wrappers = build_optim_wrapper(model, cfg.optim_wrapper)
@@ -121,12 +120,13 @@ def test_baseline_config_trains_one_step(method, scale,
         for name, wrapper in wrappers.items()
         for sched in cfg.param_scheduler[name]
     ]
-    connector = [p.detach().clone() for p in model.connectors.parameters()]
+    connectors = model.distiller.connectors
+    connector = [p.detach().clone() for p in connectors.parameters()]
     if method == 'fitnet':
         optimized = {id(p) for group in wrappers['student'].param_groups
                      for p in group['params']}
         assert connector and all(
-            id(p) in optimized for p in model.connectors.parameters())
+            id(p) in optimized for p in connectors.parameters())
 
     model.train()
     # 4 images: Relational KD compares the structure of a batch, which is
@@ -145,5 +145,5 @@ def test_baseline_config_trains_one_step(method, scale,
     for key in distill:
         assert float(torch.as_tensor(log_vars[key]).detach()) > 0, key
     # the FitNets regressor learns with the student
-    for before, p in zip(connector, model.connectors.parameters()):
+    for before, p in zip(connector, connectors.parameters()):
         assert not torch.equal(before, p.detach())

@@ -24,7 +24,8 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from conftest import REPO, load_tool
-from rkd_mm.utils.lr_scale import lr_scales
+from rkd_mm.apis.lr_scale import lr_scales
+from rkd_mm.experiment import build_plan
 
 DOC = osp.join(REPO, 'docs', 'new_task.md')
 BLOCK = re.compile(r'```python\n# (configs/my_\w+/\w[\w.]*\.py)\n(.*?)```',
@@ -61,19 +62,19 @@ CLS_TINY = LOADERS + SHORT + ['train_dataloader.batch_size=4'] + \
     model_options(CLS_NET, '')
 CLS_RKD_TINY = LOADERS + SHORT + ['train_dataloader.batch_size=4'] + \
     model_options(CLS_NET, 'teacher.', 'student.') + [
-        'model.discriminator.in_channels=64',
-        'model.discriminator.hidden_channels=16',
+        'model.distiller.adversarial.discriminator.in_channels=64',
+        'model.distiller.adversarial.discriminator.hidden_channels=16',
         'model.distill_warmup_iters=1', 'model.teacher_cache=None']
 SEG_TINY = LOADERS + SHORT + ['train_dataloader.batch_size=2'] + \
     model_options(SEG_NET, '')
 SEG_RKD_TINY = LOADERS + SHORT + ['train_dataloader.batch_size=2'] + \
     model_options(SEG_NET, 'teacher.', 'student.') + [
-        'model.connectors.feat.in_channels=16',
-        'model.connectors.feat.out_channels=16',
-        'model.discriminator.in_channels=16',
-        'model.discriminator.base_channels=16',
+        'model.distiller.connectors.feat.in_channels=16',
+        'model.distiller.connectors.feat.out_channels=16',
+        'model.distiller.adversarial.discriminator.in_channels=16',
+        'model.distiller.adversarial.discriminator.base_channels=16',
         # the docs' rule for images under 128 px: the size / 4
-        f'model.discriminator.grid_size={SIZE // 4}',
+        f'model.distiller.adversarial.discriminator.grid_size={SIZE // 4}',
         'model.distill_warmup_iters=1', 'model.teacher_cache=None']
 
 
@@ -90,7 +91,7 @@ def make_project(root, data) -> None:
     """``root/configs`` with ours linked and the documented user configs;
     ``data(root)`` writes the images."""
     os.makedirs(osp.join(root, 'configs'))
-    for name in ('_base_', 'teachers', 'baselines', 'rkd'):
+    for name in ('_base_', 'teachers', 'baselines', 'kd_baselines', 'rkd'):
         os.symlink(osp.join(REPO, 'configs', name),
                    osp.join(root, 'configs', name))
     for path, text in doc_configs().items():
@@ -248,7 +249,7 @@ def test_classification_from_a_class_folder(tmp_path, monkeypatch):
         f'{cfg_dir}/my_cells_r18_to_r18_lr.py', '--scales', '0.5', '0.25',
         '--methods', 'lr_only', 'kd', 'rkd', '--seeds', '0',
         '--work-dir', 'work_dirs/exp'])
-    plan_teacher, students = EXPERIMENT.build_plan(args)
+    plan_teacher, students = build_plan(EXPERIMENT.spec_of(args))
     assert not plan_teacher.train and plan_teacher.ckpt == teacher_ckpt
     runs = {r.name: r.cfg for r in students}
     assert lr_scales(runs['lr_only_x0.25_s0']).test == 0.25

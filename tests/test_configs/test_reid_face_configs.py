@@ -111,8 +111,8 @@ def test_teacher_lr_only_and_rkd_train_and_score(task, metrics,
         tiny(['teacher.', 'student.'], **data, **{
             'model.teacher_ckpt': ckpt, 'model.teacher_cache': None,
             'model.distill_warmup_iters': 1,
-            'model.discriminator.in_channels': 64,
-            'model.discriminator.hidden_channels': 16
+            'model.distiller.adversarial.discriminator.in_channels': 64,
+            'model.distiller.adversarial.discriminator.hidden_channels': 16
         }))
     assert isinstance(rkd.model.task, EmbeddingAdapter)
     scores = rkd.val()

@@ -1,4 +1,6 @@
-"""The dense CRKD configs: same protocol as RKD, one real training step."""
+"""The dense CRKD configs (the default RKD recipe, and its variant with the
+pixel-MMD term): one real training step each, the protocol shared with the
+KD baselines."""
 import os.path as osp
 
 import pytest
@@ -11,11 +13,16 @@ from rkd_mm.models.connectors import UpsampleConnector
 from rkd_mm.models.discriminators import PatchDiscriminator
 from rkd_mm.registry import MODELS
 from test_baseline_configs import (  # noqa: F401, F811 (a fixture)
-    PROTOCOL, full_weight_iteration, hr_batch, rkd_config)
+    PROTOCOL, SUFFIX, full_weight_iteration, hr_batch, rkd_config)
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs')
-DENSE = 'rkd/rkd-dense_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr{}.py'
-SCALES = {'64x64': (0.5, 2), '32x32': (0.25, 4)}
+DENSE = 'rkd/ablations/defect_seg_r50_to_r18_dense-crkd_lr{}.py'
+SCALES = {'x0.5': (0.5, 2), 'x0.25': (0.25, 4)}
+TERMS = {
+    'default': {'distill.loss_kd', 'distill.loss_pair', 'distill.loss_adv'},
+    'dense-mmd': {'distill.loss_kd', 'distill.loss_pair', 'distill.loss_mmd',
+                  'distill.loss_adv'},
+}
 
 
 @pytest.fixture(autouse=True)
@@ -23,36 +30,45 @@ def mmseg_scope():
     init_default_scope('mmseg')
 
 
+def load(recipe: str, scale: str) -> Config:
+    if recipe == 'default':
+        return rkd_config(scale)
+    return Config.fromfile(osp.join(ROOT, DENSE.format(SUFFIX[scale])))
+
+
 @pytest.mark.parametrize('scale', SCALES)
-def test_dense_config_changes_only_the_distillation(scale):
-    dense = Config.fromfile(osp.join(ROOT, DENSE.format(scale)))
-    rkd = rkd_config(scale)
-    for field in PROTOCOL + ('student', 'student_taps', 'teacher_taps',
-                             'teacher_cache', 'disc_tap'):
+def test_dense_mmd_changes_only_the_distillation(scale):
+    dense, rkd = load('dense-mmd', scale), rkd_config(scale)
+    for field in PROTOCOL:
         assert dense.model.get(field) == rkd.model.get(field), field
+    for field in ('student_taps', 'teacher_taps', 'connectors',
+                  'adversarial'):
+        assert dense.model.distiller[field] == rkd.model.distiller[field]
     for key in ('train_dataloader', 'optim_wrapper', 'param_scheduler',
                 'train_cfg', 'test_dataloader'):
         assert dense[key] == rkd[key], key
 
 
+@pytest.mark.parametrize('recipe', TERMS)
 @pytest.mark.parametrize('scale', SCALES)
-def test_dense_config_trains_one_step(scale, full_weight_iteration):  # noqa: F811,E501
+def test_dense_config_trains_one_step(recipe, scale,
+                                      full_weight_iteration):  # noqa: F811
     ratio, up = SCALES[scale]
-    cfg = Config.fromfile(osp.join(ROOT, DENSE.format(scale)))
+    cfg = load(recipe, scale)
     cfg.model.teacher_ckpt = None
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
+    connectors = model.distiller.connectors
     assert model.scale_factors == [ratio]
-    assert isinstance(model.connectors['feat'], UpsampleConnector)
-    assert model.connectors['feat'].scale == up
-    assert isinstance(model.discriminator, PatchDiscriminator)
+    assert isinstance(connectors['feat'], UpsampleConnector)
+    assert connectors['feat'].scale == up
+    assert isinstance(model.distiller.discriminator, PatchDiscriminator)
     wrappers = build_optim_wrapper(model, cfg.optim_wrapper)
-    before = [p.detach().clone() for p in model.connectors.parameters()]
+    before = [p.detach().clone() for p in connectors.parameters()]
     model.train()
     log_vars = model.train_step(hr_batch(), wrappers)
     distill = {k for k in log_vars if k.startswith('distill.')}
-    assert distill == {'distill.loss_kd', 'distill.loss_pair',
-                       'distill.loss_mmd', 'distill.loss_adv'}
+    assert distill == TERMS[recipe]
     assert {'disc.loss_real', 'disc.loss_fake'} <= set(log_vars)
     for key, value in log_vars.items():
         assert torch.isfinite(torch.as_tensor(value)), key
@@ -60,4 +76,4 @@ def test_dense_config_trains_one_step(scale, full_weight_iteration):  # noqa: F8
         assert float(torch.as_tensor(log_vars[key]).detach()) > 0, key
     # the connector learns with the student
     assert any(not torch.equal(b, p.detach())
-               for b, p in zip(before, model.connectors.parameters()))
+               for b, p in zip(before, connectors.parameters()))

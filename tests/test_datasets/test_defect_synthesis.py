@@ -13,7 +13,7 @@ from rkd_mm.datasets.defect_synthesis import (CLASSES, DefectDataSettings,
                                               generate_dataset, read_meta,
                                               render_sample, sample_rng)
 from rkd_mm.datasets.defect_synthesis import generator as gen_module
-from rkd_mm.datasets.transforms import downsample_image
+from rkd_mm.utils.lr_view import downsample_image
 
 SETTINGS = DefectDataSettings(img_size=128, num_train=40, num_val=0,
                               num_test=0, seed=3)

@@ -16,12 +16,6 @@ HR_PIPELINE = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
-LR_PIPELINE = [
-    dict(type='LoadImageFromFile'),
-    dict(type='rkd_mm.LRDownsample', scale_factor=0.25),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
 
 
 @pytest.fixture(autouse=True)
@@ -50,14 +44,6 @@ def test_loads_through_the_mmseg_pipeline(tiny_data_root):
                      cv2.IMREAD_UNCHANGED)
     assert np.array_equal(gt[0].numpy(), raw)
     assert len(_dataset(tiny_data_root, 'val')) == 4
-
-
-def test_lr_pipeline_keeps_the_hr_mask(tiny_data_root):
-    sample = _dataset(tiny_data_root, pipeline=LR_PIPELINE)[0]
-    assert tuple(sample['inputs'].shape) == (3, 16, 16)
-    meta = sample['data_samples'].metainfo
-    assert meta['img_shape'] == (16, 16) and meta['ori_shape'] == (64, 64)
-    assert tuple(sample['data_samples'].gt_sem_seg.data.shape) == (1, 64, 64)
 
 
 def test_missing_data_root_is_generated_once_and_logged(tmp_path):

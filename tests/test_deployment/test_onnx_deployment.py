@@ -19,8 +19,8 @@ from rkd_mm.deployment import (CheckpointMismatchError, DeployInputs,
                                make_session, predictions_from_output,
                                preprocess_image, read_metadata, run_padded,
                                run_session)
-from rkd_mm.utils.latency import build_eval_model
-from rkd_mm.utils.lr_scale import set_lr_scale
+from rkd_mm.apis.latency import build_eval_model
+from rkd_mm.apis.lr_scale import set_lr_scale
 
 # The tests extra brings onnx and onnxruntime, so CI (CI=true) runs these
 # tests and fails if they are missing; an older dev venv skips them.

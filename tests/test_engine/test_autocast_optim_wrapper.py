@@ -137,7 +137,7 @@ def test_distiller_parts_run_in_bf16(tiny_teacher_ckpt):
     assert all(isinstance(w, AutocastOptimWrapper)
                for w in wrappers.values())
     before = {k: v.detach().clone()
-              for k, v in model.discriminator.named_parameters()}
+              for k, v in model.distiller.discriminator.named_parameters()}
     model.train()
     log_vars = model.train_step(seg_batch(), wrappers)
     assert set(student_convs) == {torch.bfloat16}
@@ -148,4 +148,4 @@ def test_distiller_parts_run_in_bf16(tiny_teacher_ckpt):
                 'disc.loss_real', 'distill.loss_adv'):
         assert torch.isfinite(log_vars[key]), key
     assert any(not torch.equal(before[k], v.detach())
-               for k, v in model.discriminator.named_parameters())
+               for k, v in model.distiller.discriminator.named_parameters())

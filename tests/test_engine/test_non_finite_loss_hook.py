@@ -122,7 +122,7 @@ def test_distiller_train_step_outputs_name_the_distill_term(
         tmp_path, tiny_teacher_ckpt):
     cfg = Config.fromfile(TINY_RKD)
     cfg.model.teacher_ckpt = tiny_teacher_ckpt
-    cfg.model.distill_losses.loss_kd.loss_weight = float('nan')
+    cfg.model.distiller.distill_losses.loss_kd.loss_weight = float('nan')
     model = MODELS.build(cfg.model).train()
     wrappers = MultiOptimWrapperConstructor(
         {k: v for k, v in cfg.optim_wrapper.items()

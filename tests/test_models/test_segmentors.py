@@ -3,6 +3,8 @@
 Uses the real configs (R50 teacher, R18 student) at small inputs, and the
 tiny test configs where only the mechanics matter.
 """
+import copy
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -133,15 +135,12 @@ def test_one_scoring_path_for_lr_only_distiller_and_extracted_student(
     """The same student weights give the same per-pixel predictions in the
     LR-only config (LR view made by its data preprocessor), inside the
     distiller (the same preprocessor's op on the HR batch), as an extracted
-    student, and in a config of the old form (the LR view made in the
-    pipeline by rkd_mm.LRDownsample, a plain preprocessor): moving the
-    scale into the preprocessor moved no prediction; and these are the
+    student; and these are the
     one-step (grid -> label size) predictions the loss trains, not mmseg's
     two-step ones (grid -> LR size -> HR size)."""
     from mmengine.runner import Runner
 
-    from rkd_mm.models.algorithms.resolution_aware_distiller import \
-        split_student_state
+    from rkd_mm.utils.checkpoint import split_student_state
     from rkd_mm.models.segmentors import LREncoderDecoder
     lr_cfg = load_tiny(TINY_LR, tiny_data_root, '/tmp/unused')
     rkd_cfg = load_tiny(TINY_RKD, tiny_data_root, '/tmp/unused')
@@ -169,20 +168,6 @@ def test_one_scoring_path_for_lr_only_distiller_and_extracted_student(
     assert torch.equal(pred, d_pred) and torch.equal(pred, e_pred)
     torch.testing.assert_close(logits, d_logits, rtol=0, atol=1e-5)
     torch.testing.assert_close(logits, e_logits, rtol=0, atol=0)
-    # the old form: LRDownsample in the test pipeline, plain preprocessor
-    old_cfg = lr_cfg.copy()
-    old_cfg.model.data_preprocessor.type = 'SegDataPreProcessor'
-    del old_cfg.model.data_preprocessor['scale_factor']
-    old_cfg.test_dataloader.dataset.pipeline.insert(
-        1, dict(type='rkd_mm.LRDownsample', scale_factor=0.5))
-    old = MODELS.build(old_cfg.model)
-    old.load_state_dict(student.state_dict(), strict=True)
-    old_batch = next(iter(Runner.build_dataloader(old_cfg.test_dataloader)))
-    assert old_batch['inputs'][0].shape[-1] * 2 == \
-        lr_batch['inputs'][0].shape[-1]
-    o_logits, o_pred = _predictions(old, old_batch)
-    assert torch.equal(pred, o_pred)
-    torch.testing.assert_close(logits, o_logits, rtol=0, atol=0)
 
     # the loss's resize: the logit grid straight to the label size
     student.eval()
@@ -192,12 +177,21 @@ def test_one_scoring_path_for_lr_only_distiller_and_extracted_student(
     one_step = torch.nn.functional.interpolate(
         grid, size=size, mode='bilinear', align_corners=False)
     torch.testing.assert_close(logits, one_step, rtol=0, atol=1e-6)
-    # stock mmseg (two resizes) predicts other pixels: the test can fail
+    # samples that record the LR size as img_shape (what a pipeline-side
+    # downscale records): LREncoderDecoder still predicts in one step, stock
+    # mmseg resizes twice (grid -> LR size -> label size) and predicts other
+    # pixels -- the test can fail
+    lr_size = tuple(data['inputs'].shape[-2:])
+    lr_metas = copy.deepcopy(lr_batch)
+    for sample in lr_metas['data_samples']:
+        sample.set_metainfo(dict(img_shape=lr_size, pad_shape=lr_size))
+    _, pred_lr_meta = _predictions(student, lr_metas)
+    assert torch.equal(pred_lr_meta, pred)
     stock_cfg = lr_cfg.model.copy()
     stock_cfg.type = 'EncoderDecoder'
     stock = MODELS.build(stock_cfg)
     stock.load_state_dict(student.state_dict())
-    _, stock_pred = _predictions(stock, lr_batch)
+    _, stock_pred = _predictions(stock, lr_metas)
     assert not torch.equal(stock_pred, pred)
 
 

@@ -9,7 +9,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
 from conftest import TINY_RKD
-from rkd_mm.datasets.transforms import downsample_tensor
+from rkd_mm.utils.lr_view import downsample_tensor
 from rkd_mm.models.algorithms.resolution_aware_distiller import \
     resolve_model_cfg
 from rkd_mm.models.task_adapters import (ClassificationAdapter,
@@ -39,26 +39,44 @@ def classifier(width: int, pre: dict = PRE) -> dict:
                   loss=dict(type='mmpretrain.CrossEntropyLoss')))
 
 
-def cls_distiller(**overrides) -> torch.nn.Module:
+def wiring(tap: str = 'feat', spec=FEAT, connector_width: int = 16,
+           **overrides) -> dict:
+    """A distiller block: KD on the logits (with the labels), pair-wise
+    and MMD on ``tap``, a discriminator on it, all three through one linear
+    connector to the teacher's width."""
+    s_tap = dict(from_student=True, tap=tap, connector='up')
+    t_tap = dict(from_student=False, tap=tap)
     cfg = dict(
-        type='rkd_mm.ResolutionAwareDistiller',
-        student=classifier(8, LR_PRE), teacher=classifier(16),
-        student_taps=dict(logits='head.fc', feat=FEAT),
-        teacher_taps=dict(logits='head.fc', feat=FEAT),
-        connectors=dict(feat=dict(type='rkd_mm.LinearConnector',
-                                  in_channels=16, out_channels=32)),
+        type='rkd_mm.ConfigurableDistiller',
+        student_taps={'logits': 'head.fc', tap: spec},
+        teacher_taps={'logits': 'head.fc', tap: spec},
+        connectors=dict(up=dict(type='rkd_mm.LinearConnector',
+                                in_channels=connector_width,
+                                out_channels=32)),
         distill_losses=dict(
             loss_kd=dict(type='rkd_mm.ResolutionAwareKDLoss', tau=2.0,
                          class_balance='gt'),
             loss_pair=dict(type='rkd_mm.PairwiseSimilarityLoss'),
             loss_mmd=dict(type='rkd_mm.MMDLoss')),
         loss_inputs=dict(
-            loss_kd=dict(preds_S='logits', preds_T='logits', gt='gt'),
-            loss_pair=dict(preds_S='feat', preds_T='feat'),
-            loss_mmd=dict(preds_S='feat', preds_T='feat')),
-        discriminator=dict(type='rkd_mm.FeatureDiscriminator',
-                           in_channels=32),
-        disc_tap='feat')
+            loss_kd=dict(preds_S=dict(from_student=True, tap='logits'),
+                         preds_T=dict(from_student=False, tap='logits'),
+                         gt='gt'),
+            loss_pair=dict(preds_S=s_tap, preds_T=t_tap),
+            loss_mmd=dict(preds_S=s_tap, preds_T=t_tap)),
+        adversarial=dict(
+            discriminator=dict(type='rkd_mm.FeatureDiscriminator',
+                               in_channels=32),
+            tap=tap, connector='up'))
+    cfg.update(overrides)
+    return cfg
+
+
+def cls_distiller(**overrides) -> torch.nn.Module:
+    cfg = dict(
+        type='rkd_mm.ResolutionAwareDistiller',
+        student=classifier(8, LR_PRE), teacher=classifier(16),
+        distiller=wiring())
     cfg.update(overrides)
     return MODELS.build(cfg)
 
@@ -111,9 +129,8 @@ def test_labels_come_from_each_tasks_data_samples():
 def test_teacher_of_another_task_is_refused():
     init_default_scope('mmseg')  # the segmentor's unprefixed types
     with pytest.raises(TypeError, match='one task library'):
-        cls_distiller(teacher=seg_teacher(), teacher_taps={},
-                      distill_losses={}, loss_inputs={}, discriminator=None,
-                      connectors=None)
+        cls_distiller(teacher=seg_teacher(), distiller=dict(
+            type='rkd_mm.ConfigurableDistiller'))
 
 
 def test_one_distiller_distils_a_classifier():
@@ -144,9 +161,9 @@ def test_one_distiller_distils_a_classifier():
     wrappers = OptimWrapperDict(
         student=OptimWrapper(torch.optim.SGD(
             list(model.student.parameters()) +
-            list(model.connectors.parameters()), lr=0.1)),
+            list(model.distiller.connectors.parameters()), lr=0.1)),
         discriminator=OptimWrapper(torch.optim.SGD(
-            model.discriminator.parameters(), lr=0.1)))
+            model.distiller.discriminator.parameters(), lr=0.1)))
     before_s = [p.detach().clone() for p in model.student.parameters()]
     before_t = [p.detach().clone() for p in model.teacher.parameters()]
     log = model.train_step(cls_batch(), wrappers)
@@ -197,23 +214,15 @@ def test_one_distiller_distils_an_embedding_model():
     emb = dict(module='head.bnneck')  # the embedding that is compared
     model = cls_distiller(
         student=embedding_model(8, LR_PRE), teacher=embedding_model(16),
-        student_taps=dict(logits='head.fc', emb=emb),
-        teacher_taps=dict(logits='head.fc', emb=emb),
-        loss_inputs=dict(
-            loss_kd=dict(preds_S='logits', preds_T='logits', gt='gt'),
-            loss_pair=dict(preds_S='emb', preds_T='emb'),
-            loss_mmd=dict(preds_S='emb', preds_T='emb')),
-        connectors=dict(emb=dict(type='rkd_mm.LinearConnector',
-                                 in_channels=16, out_channels=32)),
-        disc_tap='emb')
+        distiller=wiring('emb', emb))
     assert isinstance(model.task, EmbeddingAdapter)
     model.train()
     wrappers = OptimWrapperDict(
         student=OptimWrapper(torch.optim.SGD(
             list(model.student.parameters()) +
-            list(model.connectors.parameters()), lr=0.1)),
+            list(model.distiller.connectors.parameters()), lr=0.1)),
         discriminator=OptimWrapper(torch.optim.SGD(
-            model.discriminator.parameters(), lr=0.1)))
+            model.distiller.discriminator.parameters(), lr=0.1)))
     log = model.train_step(cls_batch(6), wrappers)
     # the student's own ID and triplet losses, and every distillation term
     assert {'student.loss', 'student.loss_triplet', 'distill.loss_kd',

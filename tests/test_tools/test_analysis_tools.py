@@ -1,5 +1,5 @@
 """tools/analysis_tools/{benchmark,resolution_sweep,visualize_predictions}
-and rkd_mm.utils.latency, on the tiny configs (in-process, for speed)."""
+and rkd_mm.apis.latency, on the tiny configs (in-process, for speed)."""
 import csv
 import json
 import os
@@ -16,9 +16,9 @@ from mmengine.config import Config
 from conftest import (TINY_HR, TINY_LR, TINY_RKD, data_root_options,
                       load_tool)
 from rkd_mm.utils.checkpoint import CheckpointMismatchError
-from rkd_mm.utils.latency import (build_eval_model, latency_stats,
+from rkd_mm.apis.latency import (build_eval_model, latency_stats,
                                   time_interleaved)
-from rkd_mm.utils.lr_scale import lr_scales
+from rkd_mm.apis.lr_scale import lr_scales
 
 
 def analysis_tool(name: str):
@@ -192,7 +192,7 @@ def test_resolution_sweep_loads_checkpoints_strictly(tiny_data_root, ckpts,
 
 
 def test_resolution_sweep_explains_a_config_without_a_scale():
-    sweep = analysis_tool('resolution_sweep')
+    from rkd_mm.apis import resolution_sweep as sweep
     with pytest.raises(ValueError, match='sees the HR image'):
         sweep.config_at_scale(Config.fromfile(TINY_HR), 0.5)
     with pytest.raises(ValueError, match='out of range'):

@@ -12,7 +12,7 @@ from mmengine.config import Config
 
 from conftest import TINY_LR, TINY_RKD, data_root_options, run_tool
 from rkd_mm.utils.checkpoint import UNSAFE_LOAD_ENV, read_checkpoint
-from rkd_mm.utils.latency import build_eval_model
+from rkd_mm.apis.latency import build_eval_model
 
 
 class _Payload:

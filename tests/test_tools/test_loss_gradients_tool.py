@@ -10,9 +10,9 @@ from mmengine.runner.utils import set_random_seed
 
 from conftest import (TINY_LR, TINY_RKD, data_root_options,
                       load_tool)
-from rkd_mm.datasets.transforms import downsample_tensor
+from rkd_mm.utils.lr_view import downsample_tensor
 from rkd_mm.registry import MODELS
-from rkd_mm.utils.loss_gradients import calibrate
+from rkd_mm.apis.loss_gradients import calibrate
 
 RKD_TERMS = {'student.decode.loss_ce', 'student.decode.loss_lovasz', 'task',
              'distill.loss_kd', 'distill.loss_pair', 'distill.loss_mmd',
@@ -107,7 +107,7 @@ def test_gradient_norms_match_autograd_on_hand_built_losses(
     model.train()
     feats = {}  # the config's 'feat' tap, recorded by plain hooks here
     for side in ('student', 'teacher'):
-        tap = cfg.model[f'{side}_taps']['feat']
+        tap = cfg.model.distiller[f'{side}_taps']['feat']
         assert tap.get('source') == 'input' and tap.get('index') is None
         module = getattr(model, side).get_submodule(tap['module'])
         module.register_forward_hook(
@@ -125,9 +125,9 @@ def test_gradient_norms_match_autograd_on_hand_built_losses(
     losses['task'] = sum(losses.values())
     s, t = feats['student'], feats['teacher']
     for name in ('loss_mmd', 'loss_pair'):
-        loss = MODELS.build(cfg.model.distill_losses[name])
+        loss = MODELS.build(cfg.model.distiller.distill_losses[name])
         losses[f'distill.{name}'] = loss(preds_S=s, preds_T=t)
-    pred = model.discriminator(s)  # lsgan: student wants "real" (1)
+    pred = model.distiller.discriminator(s)  # lsgan: student wants 1
     losses['distill.loss_adv'] = 0.1 * ((pred - 1)**2).mean()
 
     params = list(model.student.parameters())
@@ -158,7 +158,7 @@ def test_a_degenerate_term_is_reported_and_never_calibrated(
     result, _, options = calibrated
     kd = result['terms']['distill.loss_kd']
     huge = kd['new_weight'] * 1e9
-    key = 'model.distill_losses.loss_kd.loss_weight'
+    key = 'model.distiller.distill_losses.loss_kd.loss_weight'
     out = tmp_path / 'grads.json'
     with pytest.raises(SystemExit, match='calibration refused: '
                        'distill.loss_kd degenerate'):

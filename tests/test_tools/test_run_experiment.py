@@ -1,6 +1,5 @@
-"""tools/run_experiment.py: the plan's configs, latency grouping, and a
-tiny end-to-end run (statistics: test_run_experiment_stats.py)."""
-import copy
+"""tools/run_experiment.py: its arguments, the plans they make, and tiny
+end-to-end runs (the library: tests/test_experiment/)."""
 import csv
 import json
 import os
@@ -12,27 +11,14 @@ from mmengine.config import Config
 
 from conftest import (REPO, TINY_CLS_RKD, TINY_LR, TINY_RKD,
                       data_root_options, load_tool, run_tool)
-from rkd_mm.utils.lr_scale import lr_scales, set_lr_scale
+from rkd_mm.apis.lr_scale import lr_scales
+from rkd_mm.experiment import calibrate as exp_calibrate
+from rkd_mm.experiment import plan as exp_plan
+from rkd_mm.experiment import spec as exp_spec
+from rkd_mm.experiment import cost as exp_cost
 from rkd_mm.utils.machine import cpu_numerics, numerics_key
 
-
 runner = load_tool('run_experiment.py')
-
-
-def test_set_iters_rescales_schedule_intervals_and_warmup():
-    cfg = Config.fromfile(
-        osp.join(REPO, 'configs', 'rkd', 'defect_seg_r50_to_r18_lr.py'))
-    runner.set_iters(cfg, 200)
-    assert cfg.train_cfg.max_iters == 200
-    assert cfg.train_cfg.val_interval == 50  # 250 of 1000
-    assert cfg.default_hooks.checkpoint.interval == 50
-    assert cfg.model.distill_warmup_iters == 20  # 100 of 1000
-    warm, poly = cfg.param_scheduler.student
-    assert (warm.begin, warm.end) == (0, 10)
-    assert (poly.begin, poly.end) == (10, 200)
-    # a 1-iteration constant scheduler keeps a non-empty range
-    const = cfg.param_scheduler.discriminator[0]
-    assert const.end - const.begin >= 1
 
 
 def test_plan_shares_one_protocol_across_methods(tmp_path):
@@ -41,7 +27,7 @@ def test_plan_shares_one_protocol_across_methods(tmp_path):
         '--scales', '0.5', '0.25', '--methods', 'lr_only', 'kd', 'rkd',
         '--seeds', '0', '1', '--work-dir', str(tmp_path), '--iters', '100'
     ])
-    _, runs = runner.build_plan(args)
+    _, runs = exp_plan.build_plan(runner.spec_of(args))
     assert [r.name for r in runs[:3]] == [
         'lr_only_x0.5_s0', 'kd_x0.5_s0', 'rkd_x0.5_s0']
     assert len(runs) == 12
@@ -49,11 +35,13 @@ def test_plan_shares_one_protocol_across_methods(tmp_path):
     kd, rkd = by_name['kd_x0.25_s1'].cfg, by_name['rkd_x0.25_s1'].cfg
     lr = by_name['lr_only_x0.25_s1'].cfg
     # KD: the recipe's losses, no discriminator, no connector; RKD: CONFIG's
-    assert kd.model.discriminator is None and 'connectors' not in kd.model
-    assert set(kd.model.distill_losses) == {'loss_kd'}
-    assert rkd.model.distill_losses.loss_pair.type == \
+    kd_wiring, rkd_wiring = kd.model.distiller, rkd.model.distiller
+    assert 'adversarial' not in kd_wiring and 'connectors' not in kd_wiring
+    assert set(kd_wiring.distill_losses) == {'loss_kd'}
+    assert rkd_wiring.distill_losses.loss_pair.type == \
         'rkd_mm.PixelAffinityLoss'
-    assert rkd.model.discriminator.type == 'rkd_mm.PatchDiscriminator'
+    assert rkd_wiring.adversarial.discriminator.type == \
+        'rkd_mm.PatchDiscriminator'
     assert lr_scales(kd) == lr_scales(rkd) == lr_scales(lr) == \
         ((0.25, ), 0.25, 1.0)
     for cfg in (kd, rkd, lr):
@@ -76,7 +64,7 @@ def test_plan_makes_the_reference_models(tmp_path):
         '--scales', '0.5', '0.25', '--methods', 'lr_only', 'lr_ceiling',
         'hr_student', '--seeds', '0', '1', '--work-dir', str(tmp_path),
         '--iters', '100', '--reference-dir', str(tmp_path / 'refs')])
-    _, runs = runner.build_plan(args)
+    _, runs = exp_plan.build_plan(runner.spec_of(args))
     by_name = {r.name: r for r in runs}
     assert sorted(by_name) == sorted(
         [f'{m}_x{s:g}_s{seed}' for m in ('lr_only', 'lr_ceiling')
@@ -101,7 +89,7 @@ def test_plan_makes_the_reference_models(tmp_path):
         'defect_seg_r50_hr_lr_ceiling_x0.25_s1_')
     # another seed or scale is another folder; the same plan the same one
     assert len({r.train_dir for r in runs if r.method != 'lr_only'}) == 6
-    _, again = runner.build_plan(args)
+    _, again = exp_plan.build_plan(runner.spec_of(args))
     assert [getattr(r, 'train_dir', None) for r in again] == \
         [getattr(r, 'train_dir', None) for r in runs]
 
@@ -109,7 +97,7 @@ def test_plan_makes_the_reference_models(tmp_path):
 def test_plan_refuses_a_non_distiller_config(tmp_path):
     args = runner.parse_args([TINY_LR, '--work-dir', str(tmp_path)])
     with pytest.raises(ValueError, match='distiller'):
-        runner.build_plan(args)
+        exp_plan.build_plan(runner.spec_of(args))
 
 
 def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
@@ -196,35 +184,6 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
     assert [os.stat(p).st_mtime_ns for p in results] == stamps
 
 
-def test_progress_eta_uses_same_method_else_longest_known(tmp_path):
-    def run(method):
-        return runner.Run(f'{method}_x0.25_s0', method, 0.25, 0, None,
-                          str(tmp_path))
-
-    teacher, lr, kd, rkd = (run(m) for m in ('teacher', 'lr_only', 'kd',
-                                             'rkd'))
-    progress = runner.Progress([teacher, lr, kd, rkd])
-    # while the teacher trains nothing says how long a student takes
-    assert progress.estimate(lr, teacher, 2700.0) is None
-    line = progress.line(teacher, 100, 2000, '0:40:00', 130.0)
-    assert line.endswith('then 3 student run(s), ETA once the first has '
-                         'started')
-    progress.durations['teacher'] = [2700.0]
-    # a running student's projection stands in for methods not run yet
-    assert progress.estimate(rkd, lr, 300.0) == 300.0
-    progress.durations['lr_only'] = [100.0, 140.0]
-    assert progress.estimate(run('lr_only'), kd, 900.0) == 120.0  # own mean
-    assert progress.estimate(rkd, kd, 300.0) == 300.0  # not the teacher's
-    assert progress.estimate(rkd, kd, 50.0) == 120.0
-    for finished in (teacher, lr):
-        os.makedirs(finished.dir)
-        with open(finished.result_file, 'w') as f:
-            f.write('{}')
-    line = progress.line(kd, 100, 400, '0:05:00', 75.0)
-    # KD projects 75 / 100 * 400 = 300 s, so RKD is put at 300 s: 5 + 5 min
-    assert line.endswith('run ETA 0:05:00, all runs ETA ~0:10:00')
-
-
 def test_latency_plan_measures_one_model_per_architecture_and_size(
         tiny_data_root, tmp_path):
     args = runner.parse_args([
@@ -232,15 +191,15 @@ def test_latency_plan_measures_one_model_per_architecture_and_size(
         'rkd', '--seeds', '0', '1', '--work-dir', str(tmp_path),
         '--cfg-options', *data_root_options(tiny_data_root)
     ])
-    teacher, students = runner.build_plan(args)
+    teacher, students = exp_plan.build_plan(runner.spec_of(args))
     runs = [teacher, *students]
-    assert runner.latency_plan(runs) == ({}, {})  # nothing finished
+    assert exp_cost.latency_plan(runs) == ({}, {})  # nothing finished
     for run in runs:  # as execute() leaves them
         os.makedirs(run.dir)
         run.cfg.dump(run.config_file)
         with open(run.result_file, 'w') as f:
             f.write('{}')
-    models, cells = runner.latency_plan(runs)
+    models, cells = exp_cost.latency_plan(runs)
     # teacher at HR, the one student at x0.5 and at x0.25: three timings
     # for seven (method, scale) cells
     assert len(models) == 3 and len(cells) == 7
@@ -259,68 +218,11 @@ def test_max_seeds_runs_a_method_on_its_first_seeds_only(
         '2', '--max-seeds', 'kd=1', '--work-dir', str(tmp_path),
         '--cfg-options', *data_root_options(tiny_data_root)
     ])
-    _, students = runner.build_plan(args)
+    _, students = exp_plan.build_plan(runner.spec_of(args))
     seeds = {}
     for run in students:
         seeds.setdefault(run.method, []).append(run.seed)
     assert seeds == {'lr_only': [3, 1, 2], 'kd': [3], 'rkd': [3, 1, 2]}
-
-
-def test_architecture_key_ignores_weight_init_only():
-    from rkd_mm.utils.latency import architecture_key
-    student = Config.fromfile(TINY_LR).model
-    key = architecture_key(student, (3, 32, 32))
-    other = student.copy()
-    other.backbone = dict(student.backbone, init_cfg=dict(
-        type='Pretrained', checkpoint='x.pth'))
-    assert architecture_key(other, [3, 32, 32]) == key
-    assert architecture_key(student, (3, 16, 16)) != key
-    deeper = student.copy()
-    deeper.backbone = dict(student.backbone, depth=34)
-    assert architecture_key(deeper, (3, 32, 32)) != key
-
-
-def _fake_stats(ms):
-    return dict(median_ms=ms, iqr_ms=0.1, input_shape=[3, 8, 8], gflops=0.1,
-                params=1000)
-
-
-def test_cost_table_times_all_models_in_one_session(tmp_path, monkeypatch):
-    """Every row takes its model's number; the cache is reused only when it
-    holds all models, else all are measured again together."""
-    import rkd_mm.utils.latency as latency
-    runs = [runner.Run(f'{m}_x0.5_s{s}', m, 0.5, s, None, str(tmp_path))
-            for m in ('lr_only', 'kd', 'rkd') for s in (0, 1)]
-    keys = {'lr_only': 'aaa', 'kd': 'aaa', 'rkd': 'aaa'}
-    sessions = []
-
-    def plan(runs):
-        cells = {(r.method, r.scale): keys[r.method] for r in runs}
-        return {k: ({}, (3, 8, 8)) for k in cells.values()}, cells
-
-    def measure(models, **kwargs):
-        sessions.append(sorted(models))
-        return {k: _fake_stats(7.3 + len(sessions)) for k in models}
-
-    monkeypatch.setattr(runner, 'latency_plan', plan)
-    monkeypatch.setattr(latency, 'benchmark_models', measure)
-    costs = runner.cost_table(runs, str(tmp_path), repeats=5)
-    assert sessions == [['aaa']]
-    assert {c['latency_ms'] for c in costs.values()} == {8.3}
-    assert runner.cost_table(runs, str(tmp_path), 5) == costs  # cached
-    assert len(sessions) == 1
-    cached = json.load(open(tmp_path / 'cost.json'))
-    assert cached['models']['aaa']['used_by'] == [
-        'kd@0.5', 'lr_only@0.5', 'rkd@0.5']
-    # a new architecture: everything is timed again, in one session
-    keys['rkd'] = 'bbb'
-    costs = runner.cost_table(runs, str(tmp_path), 5)
-    assert sessions[-1] == ['aaa', 'bbb']
-    assert costs['lr_only@0.5']['latency_ms'] == costs['rkd@0.5'][
-        'latency_ms'] == 9.3
-    # other timing settings: timed again
-    runner.cost_table(runs, str(tmp_path), 7)
-    assert len(sessions) == 3
 
 
 def test_plan_transplants_the_dense_crkd_recipe_at_any_scale(tmp_path):
@@ -332,16 +234,16 @@ def test_plan_transplants_the_dense_crkd_recipe_at_any_scale(tmp_path):
         '--scales', '0.25', '--methods', 'rkd_dense', '--work-dir',
         str(tmp_path)
     ])
-    _, runs = runner.build_plan(args)
+    _, runs = exp_plan.build_plan(runner.spec_of(args))
     cfg = runs[0].cfg
     assert runs[0].name == 'rkd_dense_x0.25_s0'
-    assert cfg.model.distill_losses.loss_pair.type == \
+    assert cfg.model.distiller.distill_losses.loss_pair.type == \
         'rkd_mm.PixelAffinityLoss'
     init_default_scope('mmseg')
     cfg.model.teacher_ckpt = None
     model = MODELS.build(cfg.model)
     # the x0.5 recipe's connector follows the run's scale: 8x8 -> 32x32
-    assert model.connectors['feat'].scale == 4
+    assert model.distiller.connectors['feat'].scale == 4
 
 
 @pytest.mark.parametrize('bad', [
@@ -366,7 +268,7 @@ def test_unknown_cfg_option_is_refused_with_the_nearest_key(tmp_path):
     args = runner.parse_args([TINY_RKD, '--work-dir', str(tmp_path),
                               '--cfg-options', 'randomnes.seed=5'])
     with pytest.raises(ValueError, match="did you mean 'randomness'"):
-        runner.build_plan(args)
+        exp_plan.build_plan(runner.spec_of(args))
 
 
 def test_target_ratio_per_method(tmp_path):
@@ -377,7 +279,7 @@ def test_target_ratio_per_method(tmp_path):
             str(tmp_path)]
     args = runner.parse_args(base + ['--target-ratio', '0.1', 'kd=0.3'])
     assert args.target_ratio == {'kd': 0.3, 'cwd': 0.1}
-    _, runs = runner.build_plan(args)
+    _, runs = exp_plan.build_plan(runner.spec_of(args))
     assert {r.method: r.cfg.get('calibration', {}).get('target_ratio')
             for r in runs} == {'lr_only': None, 'kd': 0.3, 'cwd': 0.1}
     for bad in (['kd=0.3'], ['0.1', 'fitnet=0.3'], ['0'], ['kd=x']):
@@ -396,19 +298,20 @@ def test_target_ratio_calibrates_each_method_once_for_all_seeds(
         TINY_RKD, '--scales', '0.5', '--methods', 'lr_only', 'kd',
         '--seeds', '0', '1', '--work-dir', work, '--target-ratio', '0.2',
         '--cfg-options', *data_root_options(tiny_data_root)])
-    _, runs = runner.build_plan(args)
+    _, runs = exp_plan.build_plan(runner.spec_of(args))
     kd = [r for r in runs if r.method == 'kd']
     assert all(r.cfg.calibration.target_ratio == 0.2 for r in kd)
     assert all('calibration' not in r.cfg for r in runs
                if r.method == 'lr_only')
-    runner.calibrate(kd[0], runs, tiny_teacher_ckpt, work)
-    weights = runner.calibration_weights(work, 'kd', 0.5)
-    key = 'model.distill_losses.loss_kd.loss_weight'
+    exp_calibrate.calibrate(kd[0], runs, tiny_teacher_ckpt, work)
+    weights = exp_calibrate.calibration_weights(work, 'kd', 0.5)
+    key = 'model.distiller.distill_losses.loss_kd.loss_weight'
     assert list(weights) == [key] and weights[key] > 0
-    assert all(r.cfg.model.distill_losses.loss_kd.loss_weight ==
+    assert all(r.cfg.model.distiller.distill_losses.loss_kd.loss_weight ==
                weights[key] for r in kd)
-    _, again = runner.build_plan(args)  # a rerun reads the calibration
-    assert all(r.cfg.model.distill_losses.loss_kd.loss_weight ==
+    # a rerun reads the calibration
+    _, again = exp_plan.build_plan(runner.spec_of(args))
+    assert all(r.cfg.model.distiller.distill_losses.loss_kd.loss_weight ==
                weights[key] for r in again if r.method == 'kd')
     cfg_file = str(tmp_path / 'kd.py')
     kd[0].cfg.dump(cfg_file)
@@ -419,186 +322,20 @@ def test_target_ratio_calibrates_each_method_once_for_all_seeds(
         0.2, rel=1e-3)
 
 
-def test_gradient_table_reports_each_term_at_the_weight_used(tmp_path):
-    """A calibrated term shows its new weight and the ratio rescaled to it
-    (R); a term left at its weight shows its own ratio and the reason."""
-    os.makedirs(tmp_path / 'calibration')
-    terms = {
-        'task': dict(ratio=1.0, cos_task=1.0),
-        'distill.loss_kd': dict(loss_weight=1.0, new_weight=0.05, ratio=2.0,
-                                cos_task=0.9),
-        'distill.loss_adv': dict(loss_weight=0.1, ratio=0.004, cos_task=0.0,
-                                 note='adversarial: left as it is')}
-    with open(runner.calibration_file(str(tmp_path), 'rkd', 0.25), 'w') as f:
-        json.dump(dict(target_ratio=0.1, terms=terms), f)
-    rows = [dict(method='lr_only', label='LR-only', scale=0.25),
-            dict(method='rkd', label='RKD (ours)', scale=0.25),
-            dict(method='kd', label='KD', scale=0.25)]  # not calibrated
-    lines = runner.gradient_table_lines(rows, str(tmp_path))
-    assert len(lines) == 4
-    assert lines[2] == ('| RKD (ours) | ×0.25 | `distill.loss_kd` | 0.1 | '
-                        '0.05 | 0.100 | +0.900 |  |')
-    assert lines[3].startswith('| RKD (ours) | ×0.25 | `distill.loss_adv` '
-                               '| 0.1 | 0.1 | 0.004 | +0.000 | adversarial')
-    assert runner.gradient_table_lines(rows[:1], str(tmp_path)) == []
-
-
-def test_threads_note_warns_when_a_table_mixes_thread_counts(capsys):
-    rows = [dict(method='teacher', scale=1.0, train_threads=[]),
-            dict(method='lr_only', scale=0.25, train_threads=[1]),
-            dict(method='kd', scale=0.25, train_threads=[1])]
-    assert runner.threads_note(rows) == ('Students trained with 1 torch '
-                                         'thread(s) each.\n')
-    rows[2]['train_threads'] = [1, 2]
-    note = runner.threads_note(rows)
-    assert note.startswith('WARNING') and "'kd x0.25': [1, 2]" in note
-    assert 'WARNING' in capsys.readouterr().out
-    assert runner.threads_note(rows[:1]) == ''
-
-
-def _plan(tmp_path, methods, seeds):
-    runs = []
-    for seed in seeds:
-        for method in methods:
-            cfg = Config(dict(calibration=dict(target_ratio=0.1))
-                         if method != 'lr_only' else {})
-            runs.append(runner.Run(f'{method}_x0.25_s{seed}', method, 0.25,
-                                   seed, cfg, str(tmp_path)))
-    return runs
-
-
-def test_jobs_run_students_side_by_side_after_every_calibration(
-        tmp_path, monkeypatch):
-    """--jobs 2: calibrations first, one per (method, scale), then the
-    fills are planned, then the runs two at a time, each told its threads
-    (OMP_NUM_THREADS if set)."""
-    import threading
-    import time
-    events, lock = [], threading.Lock()
-    live, most = [0], [0]
-
-    def calibrate(run, runs, teacher_ckpt, work_root, threads=None):
-        events.append(('calibrate', run.method, threads))
-
-    def execute(run, progress, teacher_ckpt=None, threads=None):
-        with lock:
-            events.append(('start', run.name, teacher_ckpt, threads))
-            live[0] += 1
-            most[0] = max(most[0], live[0])
-        time.sleep(0.2)
-        with lock:
-            live[0] -= 1
-        return progress.finish(run, 0.2)
-
-    def plan_fills(todo, teacher_ckpt):
-        events.append(('fill', len(todo)))
-        return []
-
-    monkeypatch.setattr(runner, 'calibrate', calibrate)
-    monkeypatch.setattr(runner, 'execute', execute)
-    monkeypatch.setattr(runner, 'plan_fills', plan_fills)
-    monkeypatch.setenv('OMP_NUM_THREADS', '1')
-    students = _plan(tmp_path, ['lr_only', 'kd', 'rkd'], [0, 1])
-    progress = runner.Progress(students, jobs=2)
-    runner.run_parallel(students, progress, 'teacher.pth', str(tmp_path), 2)
-    assert [e[:2] for e in events[:2]] == [('calibrate', 'kd'),
-                                           ('calibrate', 'rkd')]
-    assert events[2] == ('fill', 6)
-    assert all(e[0] == 'start' for e in events[3:]) and len(events) == 9
-    assert most[0] == 2 and progress.done == 6
-    starts = {e[1]: e for e in events[3:]}
-    assert starts['lr_only_x0.25_s0'][2] is None  # LR-only: no teacher
-    assert starts['kd_x0.25_s1'][2] == 'teacher.pth'
-    assert {e[-1] for e in events if e[0] != 'fill'} == {1}
-    monkeypatch.delenv('OMP_NUM_THREADS')
-    monkeypatch.setattr(runner.torch, 'get_num_threads', lambda: 4)
-    assert runner.threads_per_job(2) == 2 and runner.threads_per_job(8) == 1
-
-
-def test_jobs_a_failed_run_starts_no_new_one_and_is_raised(
-        tmp_path, monkeypatch):
-    started = []
-
-    def execute(run, progress, teacher_ckpt=None, threads=None):
-        started.append(run.name)
-        if run.method == 'kd':
-            raise RuntimeError('kd broke')
-        import time
-        time.sleep(0.3)  # the other worker is still running this one
-
-    monkeypatch.setattr(runner, 'execute', execute)
-    students = _plan(tmp_path, ['lr_only', 'kd', 'fitnet', 'cwd'], [0])
-    for run in students:
-        run.cfg = Config()  # nothing to calibrate
-    with pytest.raises(RuntimeError, match='kd broke'):
-        runner.run_parallel(students, runner.Progress(students, 2), 't.pth',
-                            str(tmp_path), 2)
-    # lr_only (running) ended; fitnet and cwd never started
-    assert started == ['lr_only_x0.25_s0', 'kd_x0.25_s0']
-
-
-def test_run_tool_sets_threads_and_stop_ends_every_child(tmp_path):
-    import threading
-    log = str(tmp_path / 'a.log')
-    runner.run_tool(['-c', 'import os; print(os.environ["OMP_NUM_THREADS"])'],
-                    log, threads=3)
-    assert open(log).read().strip() == '3'
-    errors = []
-
-    def sleeper():
-        try:
-            runner.run_tool(['-c', 'import time; time.sleep(120)'],
-                            str(tmp_path / 'b.log'))
-        except RuntimeError as e:
-            errors.append(str(e))
-
-    worker = threading.Thread(target=sleeper)
-    worker.start()
-    try:
-        for _ in range(100):  # until the child runs
-            if runner._LIVE:
-                break
-            worker.join(0.05)
-        runner.stop_live_tools()
-        worker.join(20)
-        assert not worker.is_alive() and 'failed' in errors[0]
-        with pytest.raises(RuntimeError, match='runner is stopping'):
-            runner.run_tool(['-c', 'pass'], log)
-    finally:
-        runner._STOP.clear()
-
-
 def test_scales_default_to_the_configs_own(tmp_path, capsys):
     """A x0.25 config runs at x0.25 unless told otherwise; another scale
     without --target-ratio notes that the weights were set for CONFIG's."""
     x025 = osp.join(REPO, 'configs', 'rkd',
                     'defect_seg_r50_to_r18_lr_x0.25.py')
     args = runner.parse_args([x025, '--work-dir', str(tmp_path)])
-    _, runs = runner.build_plan(args)
+    _, runs = exp_plan.build_plan(runner.spec_of(args))
     assert [r.name for r in runs] == ['lr_only_x0.25_s0', 'rkd_x0.25_s0']
     assert 'Note' not in capsys.readouterr().out
     args = runner.parse_args([x025, '--scales', '0.5', '--work-dir',
                               str(tmp_path)])
-    _, runs = runner.build_plan(args)
+    _, runs = exp_plan.build_plan(runner.spec_of(args))
     assert lr_scales(runs[1].cfg).train == (0.5, )
     assert 'weights for x0.25' in capsys.readouterr().out
-
-
-def test_cache_signature_is_shared_by_seeds_not_by_other_taps():
-    cfg = Config.fromfile(TINY_RKD)
-    assert runner.cache_signature(cfg) is None  # no disk cache: no fill
-    cfg.model.teacher_cache = dict(cache_dir='cache')
-    other_seed = copy.deepcopy(cfg)
-    other_seed.randomness = dict(seed=7)
-    other_seed.model.distill_losses.loss_kd.loss_weight = 0.5
-    assert runner.cache_signature(other_seed) == runner.cache_signature(cfg)
-    other_taps = copy.deepcopy(cfg)
-    other_taps.model.teacher_taps = dict(logits='decode_head.conv_seg')
-    assert runner.cache_signature(other_taps) != runner.cache_signature(cfg)
-    other_scale = copy.deepcopy(cfg)
-    set_lr_scale(other_scale, 0.25)  # other @lr views
-    assert runner.cache_signature(other_scale) != runner.cache_signature(cfg)
-    assert runner.cache_signature(Config.fromfile(TINY_LR)) is None
 
 
 def test_a_method_without_a_recipe_in_config_is_refused_before_training():
@@ -606,25 +343,13 @@ def test_a_method_without_a_recipe_in_config_is_refused_before_training():
     args = runner.parse_args([config, '--methods', 'lr_only', 'cwd'])
     with pytest.raises(ValueError, match="no recipe for method 'cwd'.*"
                        r"\['dkd', 'fitnet', 'kd', 'relkd'\]"):
-        runner.build_plan(args)
+        exp_plan.build_plan(runner.spec_of(args))
     # the segmentation configs declare every baseline
     seg = Config.fromfile(osp.join(REPO, 'configs', 'rkd',
                                    'defect_seg_r50_to_r18_lr.py'))
-    assert set(seg.method_recipes) == set(runner.RECIPE_METHODS)
-    for method in runner.RECIPE_METHODS:
-        assert osp.isfile(runner.recipe_of(seg, method))
-
-
-def test_a_filled_run_starts_first_with_its_fill_beside_it(tmp_path):
-    runs = _plan(tmp_path, ['lr_only', 'kd', 'rkd'], [0, 1])
-    fills = [runner.FillJob(runs[2]), runner.FillJob(runs[1])]
-    order = runner.job_order(runs, fills)
-    assert [getattr(x, 'name') for x in order] == [
-        'rkd_x0.25_s0', 'teacher cache for rkd_x0.25_s0',
-        'kd_x0.25_s0', 'teacher cache for kd_x0.25_s0',
-        'lr_only_x0.25_s0', 'lr_only_x0.25_s1', 'kd_x0.25_s1',
-        'rkd_x0.25_s1']
-    assert runner.job_order(runs, []) == runs
+    assert set(seg.method_recipes) == set(exp_spec.RECIPE_METHODS)
+    for method in exp_spec.RECIPE_METHODS:
+        assert osp.isfile(exp_plan.recipe_of(seg, method))
 
 
 def test_tiny_classification_experiment_leads_with_accuracy(

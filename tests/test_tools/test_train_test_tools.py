@@ -180,7 +180,7 @@ def test_test_tool_shows_and_dumps_a_classifier(tiny_fmnist_root, tmp_path):
     from mmengine.config import Config
 
     from conftest import TINY_CLS_LR
-    from rkd_mm.utils.latency import build_eval_model
+    from rkd_mm.apis.latency import build_eval_model
     torch.manual_seed(0)
     model = build_eval_model(Config.fromfile(TINY_CLS_LR))
     ckpt = str(tmp_path / 'cls.pth')

@@ -33,7 +33,7 @@ import rkd_mm  # noqa: F401  (environment shims)
 import torch
 from mmengine.config import Config, DictAction
 
-from rkd_mm.utils.latency import benchmark_config, machine_info
+from rkd_mm.apis.latency import benchmark_config, machine_info
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -16,7 +16,7 @@ import argparse
 import rkd_mm  # noqa: F401  (environment shims)
 from mmengine.config import Config, DictAction
 
-from rkd_mm.utils.complexity import (distiller_complexity, is_distiller,
+from rkd_mm.apis.complexity import (distiller_complexity, is_distiller,
                                      model_complexity)
 
 

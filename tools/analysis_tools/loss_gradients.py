@@ -46,8 +46,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner.utils import set_random_seed
 
-from rkd_mm.utils.complexity import is_distiller
-from rkd_mm.utils.loss_gradients import (analyse, build_model,
+from rkd_mm.apis.complexity import is_distiller
+from rkd_mm.apis.loss_gradients import (analyse, build_model,
                                          refuse_degenerate,
                                          train_batches)
 

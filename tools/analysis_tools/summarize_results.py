@@ -18,7 +18,7 @@ from typing import List, Optional
 import rkd_mm  # noqa: F401  (environment shims)
 from mmengine.config import Config
 
-from rkd_mm.utils.complexity import model_complexity
+from rkd_mm.apis.complexity import model_complexity
 
 
 def newest_metrics(run_dir: str) -> Optional[dict]:

@@ -35,11 +35,11 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-from rkd_mm.datasets.transforms import downsample_image
+from rkd_mm.utils.lr_view import downsample_image
 from rkd_mm.registry import DATASETS
-from rkd_mm.utils.complexity import is_distiller
-from rkd_mm.utils.latency import build_eval_model
-from rkd_mm.utils.lr_scale import lr_scales
+from rkd_mm.apis.complexity import is_distiller
+from rkd_mm.apis.latency import build_eval_model
+from rkd_mm.apis.lr_scale import lr_scales
 IGNORE_INDEX = 255
 IGNORE_COLOUR = (128, 128, 128)
 DPI = 128  # a power of two: figure sizes in inches are exact in binary

@@ -22,7 +22,7 @@ from rkd_mm.datasets.defect_synthesis import (PALETTE, DefectDataSettings,
                                               generate_dataset,
                                               render_sample, sample_rng)
 from rkd_mm.datasets.defect_synthesis.generator import DEFAULT_TEXTURES
-from rkd_mm.datasets.transforms import downsample_image
+from rkd_mm.utils.lr_view import downsample_image
 
 
 def parse_args() -> argparse.Namespace:

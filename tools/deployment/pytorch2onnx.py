@@ -14,9 +14,8 @@ extracted student (``tools/model_converters/extract_student.py``), or a
 ``ResolutionAwareDistiller`` config with its checkpoint (its student is
 exported) or with an extracted student; a teacher (HR) config exports the
 teacher. The input size is the config's: the HR test image size (or
-``--shape``) times the distiller's ``test_scale_factor``/``scale_factor``
-or the test pipeline's ``rkd_mm.LRDownsample`` factor, e.g. 32x32 for the
-x0.25 configs.
+``--shape``) times the LR data preprocessor's test scale, e.g. 32x32 for
+the x0.25 configs.
 
 The graph takes the *normalised* LR image (float32 NCHW; the LR resize,
 BGR->RGB and mean/std stay outside, as in mmdeploy; their values are in the

@@ -20,8 +20,8 @@ data_preprocessor = dict(
     std=[58.395, 57.12, 57.375],
     to_rgb=False)  # grey: the 3 channels are equal
 # Flips only (both are valid for a solar cell): a finite augmentation set,
-# so a distiller can cache the teacher's outputs for it. An LR view puts
-# rkd_mm.LRDownsample after the flips, before PackInputs.
+# so a distiller can cache the teacher's outputs for it. (An LR model makes
+# its LR view in its data preprocessor: the pipelines stay HR.)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(hr_size, hr_size), interpolation='area'),
@@ -33,6 +33,18 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(hr_size, hr_size), interpolation='area'),
     dict(type='PackInputs'),
+]
+# the native 300x300 (no resize), for the GPU configs: the cracks and
+# finger interruptions are 1-3 px wide there
+native_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='vertical'),
+    dict(type='PackInputs'),
+]
+native_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='PackInputs')
 ]
 train_dataloader = dict(
     batch_size=32,

@@ -17,7 +17,7 @@ FINITE_TRANSFORMS = frozenset({
     'LoadImageFromFile', 'LoadImageFromNDArray', 'LoadAnnotations',
     'RandomFlip', 'Resize', 'ResizeToMultiple', 'Pad', 'SegRescale',
     'GenerateEdge', 'RGB2Gray', 'AdjustGamma', 'CLAHE', 'Rerange',
-    'LRDownsample', 'PackSegInputs',
+    'PackSegInputs',
     # mmpretrain
     'PackInputs', 'ResizeEdge', 'CenterCrop'
 })

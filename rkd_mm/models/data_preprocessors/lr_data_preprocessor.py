@@ -8,12 +8,12 @@ on the normalised batch, after the task library's own preprocessing. So a
 x0.25 config changes one number (``data_preprocessor.scale_factor``), and
 the distiller, the FLOP counter, the latency benchmark, the ONNX exporter,
 the resolution sweep and the runner all read the scale from here
-(:mod:`rkd_mm.utils.lr_scale` reads it from a config).
+(:mod:`rkd_mm.apis.lr_scale` reads it from a config).
 
-The op is :func:`~rkd_mm.datasets.transforms.downsample_tensor`: area
+The op is :func:`~rkd_mm.utils.lr_view.downsample_tensor`: area
 averaging on the batch's uint8 grey levels, rounded as OpenCV rounds, i.e.
-the very pixels that ``rkd_mm.LRDownsample`` gave in a pipeline (tested), so
-moving the scale here moved no number.
+the very pixels that :func:`~rkd_mm.utils.lr_view.downsample_image` gives
+for the uint8 image (tested).
 """
 import copy
 from typing import List, Optional, Sequence, Union
@@ -23,7 +23,7 @@ from mmengine.model import BaseDataPreprocessor
 from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 
-from rkd_mm.datasets.transforms import (UPSAMPLE_MODES, check_scale_factor,
+from rkd_mm.utils.lr_view import (UPSAMPLE_MODES, check_scale_factor,
                                        downsample_tensor, upsample_tensor)
 from rkd_mm.registry import MODELS
 
@@ -48,7 +48,7 @@ class LRViewMixin:
     arguments pass through.
 
     With ``upsample_back`` the LR view is brought back to the batch's HR
-    size (:func:`~rkd_mm.datasets.transforms.upsample_tensor`): an HR
+    size (:func:`~rkd_mm.utils.lr_view.upsample_tensor`): an HR
     network then sees exactly the LR information at its own input size and
     cost -- the *LR-information ceiling* (the teacher's network trained on
     the student's information, ``tools/run_experiment.py --methods
@@ -65,7 +65,7 @@ class LRViewMixin:
         super().__init__(*args, **kwargs)
         if lr_resize != 'area':
             raise ValueError(f"lr_resize={lr_resize!r}: only 'area' exists "
-                             '(rkd_mm.datasets.transforms.downsample_image).')
+                             '(rkd_mm.utils.lr_view.downsample_image).')
         if upsample_back not in (None, *UPSAMPLE_MODES):
             raise ValueError(
                 f'upsample_back={upsample_back!r}: None (the network sees '

@@ -11,19 +11,21 @@ from rkd_mm.registry import MODELS
 class LREncoderDecoder(EncoderDecoder):
     """``EncoderDecoder`` that sees an LR image and predicts at HR.
 
-    An LR model (``rkd_mm.LRDownsample`` in its pipeline, or the student of
+    An LR model (an LR data preprocessor, e.g. the student of
     :class:`~rkd_mm.models.ResolutionAwareDistiller`) sees a downscaled
     image while its label map stays at HR. In training, mmseg's decode head
     resizes the logit grid to the label size in **one** bilinear step. Stock
-    ``EncoderDecoder.predict`` instead resizes the grid to the padded input
-    size (the LR image) and then, in ``postprocess_result``, to
-    ``ori_shape`` (HR): two bilinear steps, which give other per-pixel
-    predictions than the function the loss trained, and other ones again
-    when the same weights predict with HR data samples (as inside the
-    distiller). Here the grid goes to ``ori_shape`` in one step, whatever the
-    input size, so the LR-only config, the distiller and an extracted student
-    give identical predictions for the same weights (tested), and these are
-    the predictions the loss trained. At HR input it is ``EncoderDecoder``.
+    ``EncoderDecoder.predict`` resizes the grid to the samples' padded
+    ``img_shape`` and then, in ``postprocess_result``, to ``ori_shape``.
+    The LR data preprocessors leave the samples' HR ``img_shape``, so there
+    the two paths agree; but samples that record a smaller ``img_shape``
+    (an image resized in the pipeline, a caller's own metadata) get two
+    bilinear steps, other per-pixel predictions than the function the loss
+    trained. Here the grid goes to ``ori_shape`` in one step whatever the
+    samples record, so the LR-only config, the distiller and an extracted
+    student give identical predictions for the same weights (tested), and
+    these are the predictions the loss trained. At HR input it is
+    ``EncoderDecoder``.
 
     Only ``test_cfg.mode='whole'`` and unpadded batches are supported (the
     configs set ``size_divisor=1``): a sliding window or padding would tie

@@ -6,7 +6,9 @@ model = dict(
     teacher=dict(cfg_path='{{fileDirname}}/tiny_cls_hr.py'),
     student=dict(cfg_path='{{fileDirname}}/tiny_cls_lr.py'),
     teacher_ckpt=None,
-    discriminator=dict(in_channels=64, hidden_channels=16),
+    distiller=dict(
+        adversarial=dict(
+            discriminator=dict(in_channels=64, hidden_channels=16))),
     distill_warmup_iters=2,
     # no shared teacher cache: tests must not write into work_dirs/
     teacher_cache=None)

@@ -1,15 +1,17 @@
-# A tiny RKD distiller for the tests: the x0.5 global-CRKD recipe with the tiny
-# teacher/student configs, a narrow discriminator and a short schedule.
+# A tiny RKD distiller for the tests: the x0.5 global-CRKD recipe with the
+# tiny teacher/student configs, a narrow discriminator and a short schedule.
 # The tests set model.teacher_ckpt and the data_root.
 _base_ = [
-    '../../../configs/rkd/rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py'
+    '../../../configs/rkd/ablations/defect_seg_r50_to_r18_global-crkd_lr.py'
 ]
 generator_cfg = dict(img_size=64, num_train=8, num_val=4, num_test=4, seed=1)
 model = dict(
     teacher=dict(cfg_path='{{fileDirname}}/tiny_fpn_r50_hr.py'),
     student=dict(cfg_path='{{fileDirname}}/tiny_fpn_r18_lr.py'),
     teacher_ckpt=None,
-    discriminator=dict(in_channels=16, hidden_channels=16),
+    distiller=dict(
+        adversarial=dict(
+            discriminator=dict(in_channels=16, hidden_channels=16))),
     distill_warmup_iters=2,
     # no shared teacher cache: tests must not write into work_dirs/
     teacher_cache=None)

@@ -23,9 +23,9 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from conftest import (REPO, TINY_CLS_LR, TINY_CLS_RKD, TINY_LR, TINY_RKD,
-                      load_tool, load_tiny)
+                      load_tiny)
+from rkd_mm.experiment.plan import transplant_method
 
-RUNNER = load_tool('run_experiment.py')
 ITERS = 4
 
 
@@ -95,19 +95,19 @@ def zero_weight(cfg: Config) -> Config:
     """The distiller config with every distillation term at weight 0 and no
     discriminator (as the KD baselines switch it off)."""
     cfg = copy.deepcopy(cfg)
-    for name, loss in cfg.model.distill_losses.items():
+    for name, loss in cfg.model.distiller.distill_losses.items():
         if loss is not None:
             loss.loss_weight = 0.0
-    cfg.model.discriminator = None
-    cfg.optim_wrapper.discriminator = None
+    cfg.model.distiller.adversarial = None
     return cfg
 
 
 def kd(cfg: Config) -> Config:
     """The distiller config with the KD baseline's distillation fields, as
-    ``tools/run_experiment.py --methods kd`` makes it."""
+    ``tools/run_experiment.py --methods kd`` makes it
+    (:func:`rkd_mm.experiment.plan.transplant_method`)."""
     cfg = copy.deepcopy(cfg)
-    RUNNER.transplant_method(cfg, 'kd')
+    transplant_method(cfg, 'kd')
     return cfg
 
 
@@ -150,7 +150,8 @@ def multires_configs(tiny_fmnist_root, tmp_path):
     distiller's train step alike."""
     lr_only, rkd = cls_configs(tiny_fmnist_root, tmp_path)
     scales = dict(scale_factor=[0.5, 0.25], test_scale_factor=0.25)
-    lr_only.model.data_preprocessor.update(scales)
+    # mmpretrain's form: the LR-only config's top-level data_preprocessor
+    lr_only.data_preprocessor.update(scales)
     rkd.model.student.data_preprocessor = dict(scales)
     return lr_only, rkd
 
@@ -180,8 +181,10 @@ def reid_configs(tiny_fmnist_reid_root, tmp_path):
         if len(prefixes) > 1:
             extra.update({'model.teacher_ckpt': None,
                           'model.teacher_cache': None,
-                          'model.discriminator.in_channels': 64,
-                          'model.discriminator.hidden_channels': 16})
+                          'model.distiller.adversarial.discriminator.'
+                          'in_channels': 64,
+                          'model.distiller.adversarial.discriminator.'
+                          'hidden_channels': 16})
         cfg.merge_from_dict(extra)
         configs.append(cfg)
     return tuple(configs)

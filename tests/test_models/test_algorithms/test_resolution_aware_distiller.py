@@ -1,5 +1,6 @@
 """ResolutionAwareDistiller on tiny models: wiring, freezing, one step."""
 import copy
+import os
 
 import pytest
 import torch
@@ -8,11 +9,11 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.registry import init_default_scope
 
 from conftest import CONFIGS, TINY_RKD, seg_batch
-from rkd_mm.datasets.transforms import downsample_image
 from rkd_mm.engine import MultiOptimWrapperConstructor
 from rkd_mm.models.losses import ResolutionAwareKDLoss
 from rkd_mm.models.losses.resolution_aware_kd_loss import resize_to
 from rkd_mm.registry import MODELS
+from rkd_mm.utils.lr_view import downsample_image
 
 KEYS = {
     'student.decode.loss_ce', 'student.decode.loss_lovasz',
@@ -32,12 +33,15 @@ def teacher_ckpt(tiny_teacher_ckpt):
 
 
 def build(teacher_ckpt, scale_factor=None, test_scale_factor=None,
-          teacher_scale_factor=None, **overrides):
+          teacher_scale_factor=None, distiller=None, **overrides):
     """The tiny distiller; scales go where they live, the student's (and
-    the teacher's) LR data preprocessor."""
+    the teacher's) LR data preprocessor; ``distiller`` merges into its
+    wiring block."""
     cfg = Config.fromfile(TINY_RKD)
     cfg.model.teacher_ckpt = teacher_ckpt
     cfg.model.update(overrides)
+    if distiller is not None:
+        cfg.merge_from_dict(dict(model=dict(distiller=distiller)))
     if scale_factor is not None:
         cfg.model.student.data_preprocessor = dict(
             scale_factor=scale_factor, test_scale_factor=test_scale_factor)
@@ -93,18 +97,19 @@ def test_each_step_updates_only_its_own_side(teacher_ckpt):
     task = model.student(lr, data['data_samples'], mode='loss')
     student_out = model.student_records()
 
+    disc = model.distiller.discriminator
     student_before = params(model.student)
-    disc_before = params(model.discriminator)
+    disc_before = params(disc)
     model.train_discriminator(student_out['feat'].detach(),
                               teacher_out['feat'], wrappers['discriminator'])
-    assert changed(disc_before, model.discriminator)
+    assert changed(disc_before, disc)
     assert not changed(student_before, model.student)
 
-    disc_before = params(model.discriminator)
+    disc_before = params(disc)
     model.train_student(task, student_out, teacher_out, wrappers['student'])
     assert changed(student_before, model.student)
-    assert not changed(disc_before, model.discriminator)
-    assert all(p.requires_grad for p in model.discriminator.parameters())
+    assert not changed(disc_before, disc)
+    assert all(p.requires_grad for p in disc.parameters())
 
 
 def test_teacher_stays_in_eval_and_survives_init_weights(teacher_ckpt):
@@ -129,16 +134,31 @@ def test_checkpoints_leave_the_teacher_out(teacher_ckpt):
     state = model.state_dict()
     assert not any(k.startswith('teacher.') for k in state)
     assert any(k.startswith('student.') for k in state)
-    assert any(k.startswith('discriminator.') for k in state)
+    assert any(k.startswith('distiller.discriminator.') for k in state)
     other, _ = build(teacher_ckpt)
     result = other.load_state_dict(state, strict=True)
     assert not result.missing_keys
+    # a checkpoint written before the wiring became model.distiller keeps
+    # its parts at the top level: it loads into the same tensors
+    old = {(k[len('distiller.'):] if k.startswith('distiller.') else k): v
+           for k, v in state.items()}
+    assert any(k.startswith('discriminator.') for k in old)
+    third, _ = build(teacher_ckpt)
+    assert not third.load_state_dict(old, strict=True).missing_keys
+    assert all(torch.equal(v, third.state_dict()[k])
+               for k, v in state.items())
 
 
 def test_missing_teacher_checkpoint_says_how_to_train(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match='nope.pth not found.*tools/train.py .*tiny_fpn'):
         build(str(tmp_path / 'nope.pth'))
+    # relative to the working directory, which the message names with the
+    # absolute path it searched
+    with pytest.raises(FileNotFoundError) as err:
+        build('work_dirs/nowhere/best_mIoU_iter_*.pth')
+    assert os.getcwd() in str(err.value)
+    assert os.path.join(os.getcwd(), 'work_dirs/nowhere') in str(err.value)
 
 
 def test_wrong_teacher_checkpoint_is_named(tmp_path):
@@ -162,14 +182,15 @@ def test_glob_teacher_checkpoint_takes_the_newest(teacher_ckpt):
 
 def test_config_mistakes_are_named(teacher_ckpt):
     with pytest.raises(KeyError, match='no module .decode_head.conv_sag'):
-        build(teacher_ckpt, student_taps=dict(
-            feat=dict(module='decode_head.conv_sag', source='input'),
-            logits='decode_head.conv_seg'))
-    with pytest.raises(KeyError, match='loss_inputs.loss_kd.preds_S'):
-        build(teacher_ckpt, loss_inputs=dict(
-            loss_kd=dict(preds_S='logit', preds_T='logits'),
-            loss_pair=dict(preds_S='feat', preds_T='feat'),
-            loss_mmd=dict(preds_S='feat', preds_T='feat')))
+        build(teacher_ckpt, distiller=dict(student_taps=dict(
+            feat=dict(module='decode_head.conv_sag', source='input'))))
+    with pytest.raises(KeyError, match="loss_inputs.loss_kd.preds_S: no "
+                       "student tap 'logit' .did you mean 'logits'"):
+        build(teacher_ckpt, distiller=dict(loss_inputs=dict(
+            loss_kd=dict(preds_S=dict(from_student=True, tap='logit')))))
+    with pytest.raises(ValueError, match='upgrade_config.py'):
+        build(teacher_ckpt, distiller=dict(loss_inputs=dict(
+            loss_kd=dict(preds_S='logits'))))
     with pytest.raises(ValueError, match='scale_factor'):
         build(teacher_ckpt, scale_factor=1.5)
     with pytest.raises(ValueError, match='test_scale_factor'):
@@ -204,34 +225,12 @@ def test_a_student_without_lr_preprocessor_is_refused(teacher_ckpt):
         MODELS.build(cfg.model)
 
 
-def test_legacy_distiller_scale_still_builds_and_agrees(teacher_ckpt):
-    """Configs written before the scale moved set model.scale_factor: an
-    HR student config becomes LR at that scale (same pixels); a scale that
-    agrees with the student's preprocessor is accepted; one that disagrees
-    is refused, naming where the scale lives."""
-    cfg = Config.fromfile(TINY_RKD)
-    cfg.model.teacher_ckpt = teacher_ckpt
-    cfg.model.scale_factor = 0.5
-    model = MODELS.build(cfg.model)  # agrees with tiny_fpn_r18_lr (x0.5)
-    assert model.scale_factors == [0.5]
-    cfg.model.scale_factor = 0.25
-    with pytest.raises(ValueError, match='set twice and the two disagree'):
-        MODELS.build(cfg.model)
-    # an HR student config + the old distiller-level scale
-    cfg.model.student = dict(cfg_path=f'{CONFIGS}/tiny_fpn_r50_hr.py')
-    legacy = MODELS.build(cfg.model).eval()
-    assert legacy.scale_factors == [0.25]
-    hr = legacy.data_preprocessor(seg_batch(n=1), False)['inputs']
-    assert legacy.student(legacy.lr_view(hr, 0.25), None,
-                          mode='tensor').shape[-2:] == (4, 4)
-
-
 def test_ablation_switches_a_loss_off(teacher_ckpt):
     cfg = Config.fromfile(TINY_RKD)
     cfg.model.teacher_ckpt = teacher_ckpt
-    cfg.model.distill_losses.loss_pair = None
+    cfg.model.distiller.distill_losses.loss_pair = None
     model = MODELS.build(cfg.model)
-    assert set(model.distill_losses) == {'loss_kd', 'loss_mmd'}
+    assert set(model.distiller.distill_losses) == {'loss_kd', 'loss_mmd'}
     model.train()
     log_vars = model.train_step(seg_batch(), optim(model, cfg))
     assert 'distill.loss_pair' not in log_vars
@@ -244,7 +243,7 @@ def test_student_sees_exactly_the_lr_test_pipeline_image(teacher_ckpt):
     lr = model.lr_view(hr, 0.5)
     pre = model.data_preprocessor
     grey = torch.round(lr * pre.std + pre.mean)[0]
-    # the pipeline: BGR uint8 image -> LRDownsample -> preprocessor (to RGB)
+    # the pixels: BGR uint8 image -> OpenCV area resize -> RGB
     img = data['inputs'][0].permute(1, 2, 0).numpy()
     expected = torch.from_numpy(downsample_image(img, 0.5)).permute(
         2, 0, 1).flip(0).float()
@@ -266,17 +265,18 @@ def test_disc_steps_lets_the_discriminator_train_alone_first(teacher_ckpt):
     """disc_steps=2: the student is updated every second iteration (as
     mmagic's discriminator_steps); in between only the discriminator."""
     from mmengine.logging import MessageHub
-    model, cfg = build(teacher_ckpt, disc_steps=2)
+    model, cfg = build(teacher_ckpt,
+                       distiller=dict(adversarial=dict(disc_steps=2)))
     wrappers = optim(model, cfg)
     model.train()
     hub = MessageHub.get_current_instance()
-    student_before, disc_before = params(model.student), \
-        params(model.discriminator)
+    disc = model.distiller.discriminator
+    student_before, disc_before = params(model.student), params(disc)
     hub.update_info('iter', 0)
     log_vars = model.train_step(seg_batch(), wrappers)
     assert 'disc.loss_real' in log_vars and 'distill.loss_kd' not in log_vars
     assert not changed(student_before, model.student)
-    assert changed(disc_before, model.discriminator)
+    assert changed(disc_before, disc)
     hub.update_info('iter', 1)
     log_vars = model.train_step(seg_batch(), wrappers)
     assert 'distill.loss_kd' in log_vars
@@ -289,21 +289,21 @@ def test_gated_kd_gets_the_batch_labels(teacher_ckpt):
               gate='teacher_correct')
     cfg = Config.fromfile(TINY_RKD)
     # assigned, not merged: only the gated KD term is left
-    cfg.model.distill_losses = dict(loss_kd=kd)
-    cfg.model.loss_inputs = dict(
+    cfg.model.distiller.distill_losses = dict(loss_kd=kd)
+    cfg.model.distiller.loss_inputs = dict(
         loss_kd=dict(preds_S=dict(from_student=True, tap='logits'),
                      preds_T=dict(from_student=False, tap='logits'),
                      gt='gt'))
     cfg.model.update(teacher_ckpt=teacher_ckpt, distill_warmup_iters=0)
     model = MODELS.build(cfg.model)
-    assert set(model.distill_losses) == {'loss_kd'}
+    assert set(model.distiller.distill_losses) == {'loss_kd'}
     model.train()
     data = model.data_preprocessor(seg_batch(), True)
     hr, samples = data['inputs'], data['data_samples']
     lr = model.lr_view(hr, 0.5)
     with torch.no_grad():
         teacher_out = model.teacher_forward(hr, lr)
-        model.student_recorder.clear()
+        model.distiller.student_recorder.clear()
         model.student(lr, mode='tensor')
         student_out = model.student_records()
 
@@ -335,13 +335,13 @@ def test_an_input_set_to_none_skips_the_lr_teacher_forward(teacher_ckpt):
     cfg = Config.fromfile(TINY_RKD)
     cfg.model.teacher_ckpt = teacher_ckpt
     model = MODELS.build(cfg.model)
-    assert model._needs_teacher_lr()
+    assert model.distiller.teacher_lr_taps() == ['logits']
     cfg.merge_from_dict({
-        'model.distill_losses.loss_kd.detail_weight': 0.0,
-        'model.loss_inputs.loss_kd.preds_T_lr': None})
+        'model.distiller.distill_losses.loss_kd.detail_weight': 0.0,
+        'model.distiller.loss_inputs.loss_kd.preds_T_lr': None})
     model = MODELS.build(cfg.model)
-    assert not model._needs_teacher_lr()
-    assert set(model.wiring.inputs['loss_kd']) == {'preds_S', 'preds_T'}
+    assert model.distiller.teacher_lr_taps() == []
+    assert set(model.distiller.inputs['loss_kd']) == {'preds_S', 'preds_T'}
     model.train()
     log_vars = model.train_step(seg_batch(), optim(model, cfg))
     assert torch.isfinite(torch.as_tensor(log_vars['distill.loss_kd']))
@@ -360,7 +360,7 @@ def test_training_mode_feature_tap_has_no_dropout(teacher_ckpt):
     taps = []
     for seed in (0, 1):
         torch.manual_seed(seed)
-        model.student_recorder.clear()
+        model.distiller.student_recorder.clear()
         with torch.no_grad():
             model.student(lr, data['data_samples'], mode='loss')
         taps.append(model.student_records())
@@ -421,17 +421,19 @@ def test_teacher_assistant_sees_its_own_lr_view(teacher_ckpt, tmp_path):
 def test_auto_connector_scale_is_the_input_size_ratio(teacher_ckpt):
     # the connector feeds the discriminator (every connector must feed
     # some input)
-    conn = dict(connectors=dict(feat=dict(
-        type='rkd_mm.UpsampleConnector', in_channels=16, out_channels=16,
-        scale='auto')), disc_connector='feat')
+    conn = dict(distiller=dict(
+        connectors=dict(feat=dict(
+            type='rkd_mm.UpsampleConnector', in_channels=16,
+            out_channels=16, scale='auto')),
+        adversarial=dict(connector='feat')))
     for scale, teacher_scale, expected in ((0.5, None, 2), (0.25, None, 4),
                                            (0.25, 0.5, 2)):
         model, _ = build(teacher_ckpt, scale_factor=scale,
                          teacher_scale_factor=teacher_scale, **conn)
-        assert model.connectors['feat'].scale == expected
+        assert model.distiller.connectors['feat'].scale == expected
     with pytest.raises(ValueError, match='non-integer factor 1.5'):
         build(teacher_ckpt, scale_factor=0.5, teacher_scale_factor=0.75,
               **conn)
-    with pytest.raises(ValueError, match='needs one scale_factor'):
+    with pytest.raises(ValueError, match='needs one training scale_factor'):
         build(teacher_ckpt, scale_factor=[0.5, 0.25], test_scale_factor=0.5,
               **conn)

@@ -5,7 +5,7 @@ from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
 from conftest import seg_batch
-from rkd_mm.datasets.transforms import downsample_image
+from rkd_mm.utils.lr_view import downsample_image
 from rkd_mm.models import LRClsDataPreProcessor, LRSegDataPreProcessor
 from rkd_mm.models.data_preprocessors import hr_copy, lr_preprocessor
 from rkd_mm.registry import MODELS
@@ -26,8 +26,8 @@ def grey(inputs, pre):
 
 @pytest.mark.parametrize('scale', [0.5, 0.25, 0.3])
 def test_seg_view_is_the_pipeline_ops_pixels(scale):
-    """The same pixels as rkd_mm.LRDownsample in a pipeline (OpenCV area
-    on the uint8 image), for integer and non-integer ratios."""
+    """The pixels of OpenCV's area resize on the uint8 image (what a
+    pipeline transform would make), for integer and non-integer ratios."""
     pre = LRSegDataPreProcessor(**SEG, scale_factor=scale)
     data = seg_batch(n=2, size=64)
     out = pre(data, False)

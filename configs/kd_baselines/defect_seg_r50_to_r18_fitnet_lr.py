@@ -1,0 +1,8 @@
+# KD baseline, defect segmentation, x0.5: FitNets (layer3, a 1x1 regressor)
+# (../_base_/recipes/fitnet.py) in place of RKD's distiller; everything else
+# (data, schedule, optimizer, teacher, student, warm-up, cache) is the RKD
+# config's, so the methods compare on one protocol.
+_base_ = [
+    '../rkd/defect_seg_r50_to_r18_lr.py', '../_base_/recipes/fitnet.py'
+]
+model = dict(distiller={{_base_.fitnet_seg}})

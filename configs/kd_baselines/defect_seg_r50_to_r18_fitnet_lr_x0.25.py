@@ -1,0 +1,8 @@
+# KD baseline, defect segmentation, x0.25 (the student sees 32x32): FitNets
+# (layer3, a 1x1 regressor) (../_base_/recipes/fitnet.py) on the RKD protocol.
+_base_ = [
+    '../rkd/defect_seg_r50_to_r18_lr.py', '../_base_/recipes/fitnet.py'
+]
+model = dict(
+    student=dict(data_preprocessor=dict(scale_factor=0.25)),
+    distiller={{_base_.fitnet_seg}})

@@ -1,0 +1,8 @@
+# Global CRKD (../../_base_/recipes/crkd_global.py), the paper's form on
+# pooled features, weights as first set, x0.25.
+_base_ = [
+    '../defect_seg_r50_to_r18_lr.py', '../../_base_/recipes/crkd_global.py'
+]
+model = dict(
+    student=dict(data_preprocessor=dict(scale_factor=0.25)),
+    distiller={{_base_.crkd_global_seg}})

@@ -1,3 +1,0 @@
-# Ablation: RKD without the pair-wise constraint.
-_base_ = ['../rkd_fpn_r50-fpn_r18_1xb8-2k_syndefect-lr64x64.py']
-model = dict(distill_losses=dict(loss_pair=None))

@@ -1,0 +1,3 @@
+from .distiller_ddp import DistillerDistributedDataParallel
+
+__all__ = ['DistillerDistributedDataParallel']
