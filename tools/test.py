@@ -8,11 +8,15 @@ Usage::
 
 Prints the config's metrics (segmentation: per-class IoU and mIoU;
 classification: accuracy, macro-F1, per-class precision/recall/F1, ...);
-``--show-dir`` writes, per test image, the task library's visualisation
-(mmseg: ground truth and prediction overlaid side by side; mmpretrain: the
-image with its predicted and true class; re-ID and face configs, rkd_mm's
-``RetrievalVisualizationHook``: rank lists of evenly spaced queries, or the
-hardest verification pairs); ``--out`` writes the predictions
+``--show-dir DIR`` writes the config's visualisation: segmentation
+(rkd_mm's ``SegPanelVisualizationHook``): per test image one
+``DIR/<image name>.png`` with the input, the truth, the (student's)
+prediction and a distiller's teacher's side by side and a class legend;
+classification (``ClsPanelVisualizationHook``): per test image the image
+enlarged with its true and predicted classes; re-ID and face configs
+(``RetrievalVisualizationHook``): rank lists of evenly spaced queries, or
+the hardest verification pairs. A config with mmseg's or mmpretrain's own
+hook gets theirs. ``--out`` writes the predictions
 (mmseg's ``IoUMetric``: the label maps as PNGs, its ``output_dir``; a metric
 without ``output_dir``: all predictions to ``OUT/predictions.pkl`` by
 MMEngine's ``DumpResults``). The metrics also go to
@@ -54,7 +58,8 @@ def parse_args() -> argparse.Namespace:
         '--show', action='store_true', help='show the results in a window')
     parser.add_argument(
         '--show-dir',
-        help='the dir to save ground truth / prediction overlays')
+        help='the dir to save the drawn test images (per image: input, '
+        'truth and predictions side by side)')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='seconds per --show')
     parser.add_argument(
@@ -86,15 +91,22 @@ def _takes(cls, arg: str) -> bool:
 
 def trigger_visualization_hook(cfg: Config, args: argparse.Namespace
                                ) -> Config:
-    """Turn on the task library's visualization hook for every test image
-    (mmseg's ``SegVisualizationHook``: ``draw``; mmpretrain's
-    ``VisualizationHook`` and rkd_mm's ``RetrievalVisualizationHook``:
-    ``enable``; asked of the hook class)."""
+    """Turn on the config's visualization hook for every test image.
+
+    What to set is asked of the hook class: mmseg's ``SegVisualizationHook``
+    takes ``draw`` (its images go through the visualizer, ``save_dir`` set
+    to ``--show-dir``); rkd_mm's ``SegPanelVisualizationHook``,
+    ``ClsPanelVisualizationHook`` and ``RetrievalVisualizationHook`` and
+    mmpretrain's ``VisualizationHook`` take ``enable`` and ``out_dir``
+    (``--show-dir``); a hook with ``interval`` gets 1 (every image), one
+    with ``show``/``wait_time`` those of ``--show``.
+    """
     from rkd_mm.registry import HOOKS
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
         raise RuntimeError(
-            '--show/--show-dir need default_hooks.visualization (mmseg\'s '
+            '--show/--show-dir need default_hooks.visualization (rkd_mm\'s '
+            "SegPanelVisualizationHook or ClsPanelVisualizationHook, mmseg's "
             "SegVisualizationHook or mmpretrain's VisualizationHook) in the "
             'config.')
     cls = _registered(HOOKS, cfg, hook.get('type'))
@@ -102,7 +114,7 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace
         hook['draw'] = True
         if args.show_dir:
             cfg.visualizer['save_dir'] = args.show_dir
-    elif _takes(cls, 'enable'):  # mmpretrain
+    elif _takes(cls, 'enable'):  # rkd_mm's, mmpretrain's
         hook['enable'] = True
         if args.show_dir:
             hook['out_dir'] = args.show_dir
@@ -110,8 +122,9 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace
         raise RuntimeError(
             f'--show/--show-dir: default_hooks.visualization is {cls}, '
             'which is neither mmseg\'s SegVisualizationHook (draw=) nor '
-            "mmpretrain's VisualizationHook / rkd_mm's "
-            'RetrievalVisualizationHook (enable=).')
+            "rkd_mm's Seg/ClsPanelVisualizationHook, "
+            "RetrievalVisualizationHook or mmpretrain's VisualizationHook "
+            '(enable=).')
     if _takes(cls, 'interval'):  # per-image hooks: every test image
         hook['interval'] = 1
     if args.show:

@@ -3,14 +3,16 @@
 Usage::
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--cfg-options key=value ...] [--launcher {none,pytorch,slurm,mpi}]
+        [--no-data-check] [--cfg-options key=value ...]
+        [--launcher {none,pytorch,slurm,mpi}]
 
 What is trained is kept: a fresh run refuses a work dir that holds
 checkpoints; ``--resume`` finds the checkpoint in a moved work dir, says so
 when there is none, and refuses one written by another model or config
 (``rkd_mm.ResumeCheckHook``); a NaN/inf loss stops the run before anything
 of that iteration is saved (``rkd_mm.NonFiniteLossHook``); unknown
-top-level ``--cfg-options`` keys are refused. ``--amp`` is bf16 autocast on
+``--cfg-options`` keys are refused at any depth; the data is checked first
+(``--no-data-check`` skips it). ``--amp`` is bf16 autocast on
 the CPU (``rkd_mm.AutocastOptimWrapper``), fp16 with loss scaling on a GPU.
 """
 import argparse
@@ -29,6 +31,9 @@ from rkd_mm.engine.hooks import (NonFiniteLossHook, ResumeCheckHook,
 from rkd_mm.engine.optimizers import amp_optim_wrapper_cfg
 from rkd_mm.utils.cfg_options import check_cfg_options
 from rkd_mm.apis.config_upgrade import refuse_legacy
+from rkd_mm.apis.data_check import DataCheckError, check_config_data
+from rkd_mm.models.algorithms.teacher_loading import (TeacherNotFoundError,
+                                                      check_teacher_ckpt)
 from rkd_mm.utils.work_dir import list_checkpoints, resume_checkpoint
 
 
@@ -58,6 +63,12 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--no-data-check',
+        action='store_true',
+        help='skip the check of the data before training (label values, '
+        '0/255 masks, missing classes, image sizes; '
+        'tools/analysis_tools/check_dataset.py shows it)')
     # torch.distributed.launch passes --local-rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -153,6 +164,41 @@ def register_safety_hooks(runner: Runner, cfg: Config) -> None:
         register_strict_load_hook(runner)
 
 
+def check_data(cfg: Config) -> None:
+    """Read the data before anything is built (:mod:`rkd_mm.apis.data_check`):
+    a wrong label map stops here with what to change, not after a run
+    that trained to nothing."""
+    try:
+        reports = check_config_data(cfg)
+    except DataCheckError as err:
+        raise SystemExit(f'{cfg.filename}: {err}') from None
+    for report in reports:
+        lines = report.summary_lines()
+        print_log('data check: ' + lines[0], logger='current')
+        for warning in report.warnings:
+            print_log(f'data check ({report.split}): {warning}',
+                      logger='current', level=logging.WARNING)
+
+
+def check_teacher(cfg: Config) -> None:
+    """A distiller's ``model.teacher_ckpt`` must name a checkpoint: say so
+    before anything is built (what the distiller would say after the
+    Runner's set-up), and log the file the pattern resolves to."""
+    model = cfg.get('model') or {}
+    ckpt = model.get('teacher_ckpt') if isinstance(model, dict) else None
+    if not isinstance(ckpt, str):
+        return
+    teacher = model.get('teacher')
+    teacher_config = teacher.get('cfg_path') if isinstance(
+        teacher, dict) else None
+    try:
+        path = check_teacher_ckpt(ckpt, teacher_config)
+    except TeacherNotFoundError as err:
+        raise SystemExit(f'{cfg.filename}: {err}') from None
+    print_log(f'teacher_ckpt {ckpt} -> {osp.abspath(path)}',
+              logger='current')
+
+
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
@@ -161,6 +207,9 @@ def main() -> None:
     except ValueError as err:
         raise SystemExit(str(err)) from None
     refuse_to_overwrite(cfg)
+    check_teacher(cfg)
+    if not args.no_data_check:
+        check_data(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

@@ -9,7 +9,6 @@
 _base_ = [
     '../_base_/datasets/elpv.py', '../_base_/schedules/distill_cpu_elpv.py'
 ]
-teacher_ckpt = 'work_dirs/cls_elpv_mnv2_hr/best_macro_f1_iter_*.pth'
 # the pooled 1280-d feature (the head's input) and the logits
 taps = dict(feat=dict(module='neck', index=0), logits='head.fc')
 model = dict(
@@ -18,7 +17,10 @@ model = dict(
     # own init_cfg): no download, the converted ImageNet file is local
     teacher=dict(cfg_path='{{fileDirname}}/../teachers/cls_elpv_mnv2_hr.py'),
     student=dict(cfg_path='{{fileDirname}}/../baselines/cls_elpv_mnv2_lr.py'),
-    teacher_ckpt=teacher_ckpt,
+    # the newest best checkpoint of `python tools/train.py <teacher config>`
+    # (relative to the working directory; --cfg-options
+    # model.teacher_ckpt=PATH for another)
+    teacher_ckpt='work_dirs/cls_elpv_mnv2_hr/best_macro_f1_iter_*.pth',
     distiller=dict(
         type='rkd_mm.ConfigurableDistiller',
         student_taps=taps,

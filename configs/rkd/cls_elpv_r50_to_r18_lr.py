@@ -6,13 +6,15 @@
 _base_ = [
     '../_base_/datasets/elpv.py', '../_base_/schedules/distill_gpu_elpv.py'
 ]
-teacher_ckpt = 'work_dirs/cls_elpv_r50_hr/best_macro_f1_iter_*.pth'
 taps = dict(feat=dict(module='neck', index=0), logits='head.fc')
 model = dict(
     type='rkd_mm.ResolutionAwareDistiller',
     teacher=dict(cfg_path='{{fileDirname}}/../teachers/cls_elpv_r50_hr.py'),
     student=dict(cfg_path='{{fileDirname}}/../baselines/cls_elpv_r18_lr.py'),
-    teacher_ckpt=teacher_ckpt,
+    # the newest best checkpoint of `python tools/train.py <teacher config>`
+    # (relative to the working directory; --cfg-options
+    # model.teacher_ckpt=PATH for another)
+    teacher_ckpt='work_dirs/cls_elpv_r50_hr/best_macro_f1_iter_*.pth',
     distiller=dict(
         type='rkd_mm.ConfigurableDistiller',
         student_taps=taps,

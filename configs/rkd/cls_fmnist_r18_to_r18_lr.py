@@ -10,15 +10,16 @@ _base_ = [
     '../_base_/datasets/fashion_mnist.py',
     '../_base_/schedules/distill_cpu_cls_1k.py'
 ]
-# the newest best checkpoint of `python tools/train.py <teacher config>`
-teacher_ckpt = 'work_dirs/cls_fmnist_r18_hr/best_accuracy_iter_*.pth'
 # the pooled 256-d feature (the head's input) and the logits
 taps = dict(feat=dict(module='neck', index=0), logits='head.fc')
 model = dict(
     type='rkd_mm.ResolutionAwareDistiller',
     teacher=dict(cfg_path='{{fileDirname}}/../teachers/cls_fmnist_r18_hr.py'),
     student=dict(cfg_path='{{fileDirname}}/../baselines/cls_fmnist_r18_lr.py'),
-    teacher_ckpt=teacher_ckpt,
+    # the newest best checkpoint of `python tools/train.py <teacher config>`
+    # (relative to the working directory; --cfg-options
+    # model.teacher_ckpt=PATH for another)
+    teacher_ckpt='work_dirs/cls_fmnist_r18_hr/best_accuracy_iter_*.pth',
     distiller=dict(
         type='rkd_mm.ConfigurableDistiller',
         student_taps=taps,

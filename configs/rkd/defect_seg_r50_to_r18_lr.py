@@ -15,8 +15,6 @@ _base_ = [
     '../_base_/datasets/synthetic_defect.py',
     '../_base_/schedules/distill_cpu_2k.py'
 ]
-# the newest best checkpoint of `python tools/train.py <teacher config>`
-teacher_ckpt = 'work_dirs/defect_seg_r50_hr/best_mIoU_iter_*.pth'
 taps = dict(
     feat=dict(module='decode_head.dropout', source='input'),
     logits='decode_head.conv_seg')
@@ -24,7 +22,10 @@ model = dict(
     type='rkd_mm.ResolutionAwareDistiller',
     teacher=dict(cfg_path='{{fileDirname}}/../teachers/defect_seg_r50_hr.py'),
     student=dict(cfg_path='{{fileDirname}}/../baselines/defect_seg_r18_lr.py'),
-    teacher_ckpt=teacher_ckpt,
+    # the newest best checkpoint of `python tools/train.py <teacher config>`
+    # (relative to the working directory; --cfg-options
+    # model.teacher_ckpt=PATH for another)
+    teacher_ckpt='work_dirs/defect_seg_r50_hr/best_mIoU_iter_*.pth',
     distiller=dict(
         type='rkd_mm.ConfigurableDistiller',
         student_taps=taps,

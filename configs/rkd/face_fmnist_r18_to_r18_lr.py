@@ -13,14 +13,16 @@ _base_ = [
     '../_base_/datasets/fmnist_face.py',
     '../_base_/schedules/distill_cpu_cls_1k.py'
 ]
-teacher_ckpt = 'work_dirs/face_fmnist_r18_hr/best_verif_acc_iter_*.pth'
 # the 256-d embedding (the pooled feature) and the identity cosines
 taps = dict(emb=dict(module='neck', index=0), logits='head.norm_product')
 model = dict(
     type='rkd_mm.ResolutionAwareDistiller',
     teacher=dict(cfg_path='{{fileDirname}}/../teachers/face_fmnist_r18_hr.py'),
     student=dict(cfg_path='{{fileDirname}}/../baselines/face_fmnist_r18_lr.py'),
-    teacher_ckpt=teacher_ckpt,
+    # the newest best checkpoint of `python tools/train.py <teacher config>`
+    # (relative to the working directory; --cfg-options
+    # model.teacher_ckpt=PATH for another)
+    teacher_ckpt='work_dirs/face_fmnist_r18_hr/best_verif_acc_iter_*.pth',
     distiller=dict(
         type='rkd_mm.ConfigurableDistiller',
         student_taps=taps,

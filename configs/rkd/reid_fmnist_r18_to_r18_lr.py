@@ -11,14 +11,16 @@ _base_ = [
     '../_base_/datasets/fmnist_reid.py',
     '../_base_/schedules/distill_cpu_cls_1k.py'
 ]
-teacher_ckpt = 'work_dirs/reid_fmnist_r18_hr/best_mAP_iter_*.pth'
 # the 256-d embedding (BNNeck output) and the ID logits
 taps = dict(emb='head.bnneck', logits='head.fc')
 model = dict(
     type='rkd_mm.ResolutionAwareDistiller',
     teacher=dict(cfg_path='{{fileDirname}}/../teachers/reid_fmnist_r18_hr.py'),
     student=dict(cfg_path='{{fileDirname}}/../baselines/reid_fmnist_r18_lr.py'),
-    teacher_ckpt=teacher_ckpt,
+    # the newest best checkpoint of `python tools/train.py <teacher config>`
+    # (relative to the working directory; --cfg-options
+    # model.teacher_ckpt=PATH for another)
+    teacher_ckpt='work_dirs/reid_fmnist_r18_hr/best_mAP_iter_*.pth',
     distiller=dict(
         type='rkd_mm.ConfigurableDistiller',
         student_taps=taps,

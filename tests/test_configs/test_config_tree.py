@@ -83,3 +83,14 @@ def test_every_config_folder_has_a_readme():
     missing = [osp.relpath(f, ROOT) for f in sorted(folders)
                if not osp.isfile(osp.join(f, 'README.md'))]
     assert not missing
+
+
+@pytest.mark.parametrize('path', LEAVES, ids=lambda p: osp.relpath(p, ROOT))
+def test_one_teacher_ckpt_in_a_saved_config(path):
+    """The teacher checkpoint lives in ``model.teacher_ckpt`` only: a
+    top-level helper variable would be saved beside a user's
+    ``--cfg-options model.teacher_ckpt=...`` and mislead whoever reads the
+    saved config."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(path)
+    assert 'teacher_ckpt' not in cfg, path

@@ -32,7 +32,8 @@ BLOCK = re.compile(r'```python\n# (configs/my_\w+/\w[\w.]*\.py)\n(.*?)```',
                    re.S)
 CELLS = ('apoptotic', 'healthy', 'mitotic')  # sorted, as mmpretrain numbers
 DEFECTS = ('background', 'scratch', 'stain')  # as the docs' metainfo
-SIZE = 32  # HR images; the x0.5 student sees 16x16
+SIZE = 32  # HR cell images; the x0.5 student sees 16x16
+SEG_SIZE = 96  # HR defect images, as the docs' example (grid_size 24)
 SPLITS = dict(train=4, val=2, test=2)  # images per class (cls) / per split
 
 TRAIN = load_tool('train.py')
@@ -73,8 +74,6 @@ SEG_RKD_TINY = LOADERS + SHORT + ['train_dataloader.batch_size=2'] + \
         'model.distiller.connectors.feat.out_channels=16',
         'model.distiller.adversarial.discriminator.in_channels=16',
         'model.distiller.adversarial.discriminator.base_channels=16',
-        # the docs' rule for images under 128 px: the size / 4
-        f'model.distiller.adversarial.discriminator.grid_size={SIZE // 4}',
         'model.distill_warmup_iters=1', 'model.teacher_cache=None']
 
 
@@ -114,17 +113,17 @@ def write_cells(root) -> None:
                 cv2.imwrite(osp.join(folder, f'{i}.png'), img)
 
 
-def write_defects(root) -> None:
-    """RGB 32x32 PNGs with uint8 label maps of the 3 user classes."""
+def write_defects(root, size: int = SEG_SIZE) -> None:
+    """RGB PNGs with uint8 label maps of the 3 user classes."""
     rng = np.random.default_rng(0)
     for split, n in SPLITS.items():
         for sub in ('img_dir', 'ann_dir'):
             os.makedirs(osp.join(root, 'data', 'my_defects', sub, split))
         for i in range(n):
-            label = np.zeros((SIZE, SIZE), np.uint8)
+            label = np.zeros((size, size), np.uint8)
             label[4 + i:8 + i, 2:30] = 1  # a scratch
             label[16:28, 12 + i:24 + i] = 2  # a stain
-            img = rng.integers(90, 140, (SIZE, SIZE, 3)).astype(np.uint8)
+            img = rng.integers(90, 140, (size, size, 3)).astype(np.uint8)
             img[label == 1] = 230
             img[label == 2] = 40
             name = f'{i:04d}.png'
@@ -174,7 +173,8 @@ def test_docs_hold_short_configs_for_both_tasks():
                 path = f'configs/{task}/{task}_{name}{suffix}.py'
                 assert path in configs, path
                 code = [line for line in configs[path].splitlines()
-                        if line.strip() and not line.startswith('#')]
+                        if line.strip() and not
+                        line.strip().startswith('#')]
                 assert len(code) <= 13, (path, len(code))
     with open(DOC) as f:
         text = f.read()
@@ -258,10 +258,18 @@ def test_classification_from_a_class_folder(tmp_path, monkeypatch):
         assert cfg.train_dataloader.dataset.data_root == 'data/my_cells'
 
 
-def test_segmentation_from_img_dir_and_ann_dir(tmp_path, monkeypatch):
+def test_segmentation_from_img_dir_and_ann_dir(tmp_path, monkeypatch,
+                                               capsys):
     make_project(str(tmp_path), write_defects)
     monkeypatch.chdir(tmp_path)
     cfg_dir = 'configs/my_defects'
+
+    # the data check the docs show: clean here, per-split summary
+    check = load_tool('analysis_tools/check_dataset.py')
+    assert check.main([f'{cfg_dir}/my_defects_r50_to_r18_lr_x0.25.py']) == 0
+    out = capsys.readouterr().out
+    assert f'train: 4 images; sizes {SEG_SIZE}x{SEG_SIZE} (4)' in out
+    assert '2 stain: in 4 images' in out and '0 error(s)' in out
 
     teacher = run_tool(TRAIN, [f'{cfg_dir}/my_defects_r50_hr.py',
                                '--cfg-options', *SEG_TINY], monkeypatch)
@@ -270,19 +278,22 @@ def test_segmentation_from_img_dir_and_ann_dir(tmp_path, monkeypatch):
     assert data.metainfo['classes'] == DEFECTS and len(data) == 4
     assert data.metainfo['palette'][1] == [255, 0, 0]
     sample = data[0]
-    assert tuple(sample['inputs'].shape) == (3, SIZE, SIZE)
+    assert tuple(sample['inputs'].shape) == (3, SEG_SIZE, SEG_SIZE)
     labels = set(sample['data_samples'].gt_sem_seg.data.unique().tolist())
     assert labels == {0, 1, 2}  # reduce_zero_label=False: 0 is a class
     head = teacher.model.decode_head
     assert head.num_classes == 3 and head.conv_seg.out_channels == 3
     assert head.loss_decode[0].class_weight == [1, 4, 4]
-    assert teacher.seen['backbone'] == {(3, SIZE, SIZE)}
+    # the user's statistics, as documented
+    assert teacher.model.data_preprocessor.mean.flatten().tolist() == \
+        pytest.approx([121.3] * 3)
+    assert teacher.seen['backbone'] == {(3, SEG_SIZE, SEG_SIZE)}
     teacher_ckpt = 'work_dirs/my_defects_r50_hr/best_mIoU_iter_2.pth'
     assert osp.isfile(teacher_ckpt)
 
     lr = run_tool(TRAIN, [f'{cfg_dir}/my_defects_r18_lr.py', '--cfg-options',
                           *SEG_TINY], monkeypatch)
-    assert lr.seen['backbone'] == {(3, SIZE // 2, SIZE // 2)}
+    assert lr.seen['backbone'] == {(3, SEG_SIZE // 2, SEG_SIZE // 2)}
     assert lr.model.decode_head.conv_seg.out_channels == 3
     assert osp.isfile('work_dirs/my_defects_r18_lr/best_mIoU_iter_2.pth')
 
@@ -291,8 +302,11 @@ def test_segmentation_from_img_dir_and_ann_dir(tmp_path, monkeypatch):
     trained = checkpoint(teacher_ckpt)['state_dict']
     for key, value in rkd.model.teacher.state_dict().items():
         assert torch.equal(value, trained[key]), key
-    assert rkd.seen['teacher.backbone'] == {(3, SIZE, SIZE)}
-    assert rkd.seen['student.backbone'] == {(3, SIZE // 2, SIZE // 2)}
+    assert rkd.seen['teacher.backbone'] == {(3, SEG_SIZE, SEG_SIZE)}
+    assert rkd.seen['student.backbone'] == {(3, SEG_SIZE // 2, SEG_SIZE // 2)}
+    # the docs' grid size (the image size / 4) is the discriminator's
+    assert rkd.cfg.model.distiller.adversarial.discriminator.grid_size == \
+        SEG_SIZE // 4
     rkd_ckpt = 'work_dirs/my_defects_r50_to_r18_lr/best_mIoU_iter_2.pth'
     state = checkpoint(rkd_ckpt)['state_dict']
     assert state['student.decode_head.conv_seg.weight'].shape[0] == 3
@@ -312,3 +326,23 @@ def test_segmentation_from_img_dir_and_ann_dir(tmp_path, monkeypatch):
 
 if __name__ == '__main__':
     sys.exit(pytest.main([__file__, '-q']))
+
+
+def test_configs_outside_the_repository(tmp_path, monkeypatch):
+    """The docs' rule: ``_base_`` relative to the config file (here an
+    absolute path into the repository), ``data_root`` relative to the
+    working directory; the tools run from anywhere."""
+    project = tmp_path / 'inspection'
+    write_defects(str(project))
+    os.makedirs(project / 'configs')
+    teacher = doc_configs()['configs/my_defects/my_defects_r50_hr.py']
+    text = teacher.replace("'../teachers/", f"'{REPO}/configs/teachers/")
+    text = text.replace("'../_base_/", f"'{REPO}/configs/_base_/")
+    assert text != teacher
+    path = project / 'configs' / 'my_defects_r50_hr.py'
+    path.write_text(text)
+    monkeypatch.chdir(project)
+    check = load_tool('analysis_tools/check_dataset.py')
+    assert check.main([str(path), '--splits', 'train']) == 0
+    cfg = Config.fromfile(str(path))
+    assert cfg.train_dataloader.dataset.data_root == 'data/my_defects'

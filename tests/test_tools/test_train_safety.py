@@ -239,3 +239,43 @@ def test_kill_9_then_resume_repeats_the_uninterrupted_run(
     _tensors_equal(a['optimizer'], b['optimizer'], 'optimizer')
     _tensors_equal(a['param_schedulers'], b['param_schedulers'],
                    'param_schedulers')
+
+
+def test_a_missing_teacher_stops_before_the_runner(tool, tiny_teacher_ckpt,
+                                                   tmp_path, monkeypatch):
+    """model.teacher_ckpt is resolved before anything is built: a missing
+    one is named with the absolute pattern searched and the working
+    directory; a found one is logged as the file it resolved to."""
+    class Reached(Exception):
+        pass
+
+    def from_cfg(cfg):
+        raise Reached
+
+    monkeypatch.setattr(tool.Runner, 'from_cfg', from_cfg)
+    logged = []
+    monkeypatch.setattr(tool, 'print_log',
+                        lambda msg, *a, **k: logged.append(msg))
+    monkeypatch.chdir(tmp_path)
+    work = str(tmp_path / 'work')
+    base = ['train.py', TINY_RKD, '--work-dir', work, '--no-data-check',
+            '--cfg-options']
+    monkeypatch.setattr('sys.argv', base + [
+        'model.teacher_ckpt=work_dirs/teacher/best_mIoU_iter_*.pth'])
+    with pytest.raises(SystemExit) as err:
+        tool.main()
+    message = str(err.value)
+    assert osp.join(str(tmp_path), 'work_dirs/teacher/best_mIoU_iter_*.pth') \
+        in message
+    assert f'working directory {tmp_path}' in message
+    assert 'tools/train.py' in message and not osp.exists(work)
+
+    # a pattern resolves to the newest match, which the log names
+    os.makedirs('work_dirs/teacher')
+    shutil.copy(tiny_teacher_ckpt, 'work_dirs/teacher/best_mIoU_iter_4.pth')
+    monkeypatch.setattr('sys.argv', base + [
+        'model.teacher_ckpt=work_dirs/teacher/best_mIoU_iter_*.pth'])
+    with pytest.raises(Reached):
+        tool.main()
+    assert any(osp.join(str(tmp_path), 'work_dirs/teacher/'
+                        'best_mIoU_iter_4.pth') in msg for msg in logged)

@@ -35,4 +35,6 @@ default_hooks = dict(
         save_best='mIoU',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    # tools/test.py --show-dir: per test image, the input, truth and
+    # prediction panels (and a distiller's teacher's) with a class legend
+    visualization=dict(type='rkd_mm.SegPanelVisualizationHook'))

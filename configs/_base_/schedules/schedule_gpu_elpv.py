@@ -29,4 +29,6 @@ default_hooks = dict(
         save_best='macro_f1',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='VisualizationHook', enable=False))
+    # tools/test.py --show-dir: each test image, enlarged, with its true
+    # and predicted class (and a distiller's teacher's)
+    visualization=dict(type='rkd_mm.ClsPanelVisualizationHook', enable=False))

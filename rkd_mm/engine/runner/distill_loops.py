@@ -46,10 +46,23 @@ class _StudentAndTeacherEvaluator:
 
 
 class _TeacherOnceMixin:
-    """Shared by :class:`DistillValLoop` and :class:`DistillTestLoop`."""
+    """Shared by :class:`DistillValLoop` and :class:`DistillTestLoop`.
+
+    Each iteration first computes the teacher's HR predictions where
+    something needs them -- the teacher evaluator in its first run, or a hook
+    that asks for them (a hook method ``wants_teacher_outputs(mode,
+    batch_idx, data_batch) -> bool``, as
+    :class:`~rkd_mm.engine.hooks.SegPanelVisualizationHook` has) -- and keeps
+    them as ``teacher_outputs`` (``None`` otherwise) while the student's
+    iteration and its hooks run.
+    """
+
+    #: this batch's teacher predictions, or None where nothing asked
+    teacher_outputs: Optional[Sequence] = None
 
     def _wrap_evaluator(self, evaluate_teacher: bool) -> None:
         self.evaluate_teacher = evaluate_teacher
+        self.teacher_outputs = None
         teacher_eval = copy.deepcopy(self.evaluator)
         self.evaluator = _StudentAndTeacherEvaluator(self.evaluator,
                                                      teacher_eval)
@@ -58,22 +71,41 @@ class _TeacherOnceMixin:
         model = self.runner.model
         return model.module if is_model_wrapper(model) else model
 
+    @property
+    def _mode(self) -> str:
+        return 'test' if isinstance(self, TestLoop) else 'val'
+
+    def _hooks_want_teacher(self, idx: int, data_batch) -> bool:
+        return any(
+            hook.wants_teacher_outputs(self._mode, idx, data_batch)
+            for hook in self.runner.hooks
+            if callable(getattr(hook, 'wants_teacher_outputs', None)))
+
     def run(self) -> dict:
         model = self._model()
         self.evaluator.teacher_pending = (
             self.evaluate_teacher and self.evaluator.teacher_metrics is None
             and hasattr(model, 'teacher_predict'))
-        return super().run()
+        self.teacher_outputs = None
+        try:
+            return super().run()
+        finally:
+            self.teacher_outputs = None
 
     @torch.no_grad()
     def run_iter(self, idx, data_batch: Sequence[dict]) -> None:
-        super().run_iter(idx, data_batch)
-        if self.evaluator.teacher_pending:
-            model = self._model()
+        self.teacher_outputs = None
+        model = self._model()
+        if hasattr(model, 'teacher_predict') and (
+                self.evaluator.teacher_pending
+                or self._hooks_want_teacher(idx, data_batch)):
             data = model.data_preprocessor(copy.deepcopy(data_batch), False)
-            outputs = model.teacher_predict(data['inputs'],
-                                            data['data_samples'])
-            self.evaluator.teacher.process(outputs, data_batch)
+            self.teacher_outputs = model.teacher_predict(
+                data['inputs'], data['data_samples'])
+            if self.evaluator.teacher_pending:
+                self.evaluator.teacher.process(self.teacher_outputs,
+                                               data_batch)
+        super().run_iter(idx, data_batch)
 
 
 @LOOPS.register_module()

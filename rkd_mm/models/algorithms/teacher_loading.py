@@ -14,7 +14,8 @@ from rkd_mm.utils.checkpoint import (fit_state_dict, read_checkpoint,
                                      state_dict_of)
 
 __all__ = ['resolve_model_cfg', 'resolve_checkpoint', 'load_teacher_weights',
-           'check_same_normalisation', 'TeacherNotFoundError']
+           'check_same_normalisation', 'TeacherNotFoundError',
+           'check_teacher_ckpt']
 
 
 class TeacherNotFoundError(FileNotFoundError):
@@ -69,6 +70,30 @@ def _not_found(ckpt: str, how: str) -> str:
             'model.teacher_ckpt=PATH).')
 
 
+def _how(teacher_config: Optional[str]) -> str:
+    return (f'`python tools/train.py {teacher_config}`' if teacher_config
+            else 'tools/train.py on the teacher config')
+
+
+def check_teacher_ckpt(ckpt: str,
+                       teacher_config: Optional[str] = None) -> str:
+    """The checkpoint a ``teacher_ckpt`` (path or glob) resolves to.
+
+    ``tools/train.py`` asks this before it builds the Runner, so a missing
+    teacher stops a run before hundreds of log lines, as the distiller's
+    build would after them.
+
+    Raises:
+        TeacherNotFoundError: Nothing there; the message names the absolute
+            path searched, the working directory, the checkpoints found
+            under ``work_dirs/`` and the command that trains the teacher.
+    """
+    path = resolve_checkpoint(ckpt)
+    if not osp.exists(path):
+        raise TeacherNotFoundError(_not_found(path, _how(teacher_config)))
+    return path
+
+
 def load_teacher_weights(teacher: nn.Module, ckpt: str,
                          teacher_config: Optional[str] = None) -> None:
     """Load the teacher's weights strictly; explain every failure.
@@ -86,10 +111,8 @@ def load_teacher_weights(teacher: nn.Module, ckpt: str,
     Raises:
         TeacherNotFoundError: ``ckpt`` does not exist.
     """
-    how = (f'`python tools/train.py {teacher_config}`' if teacher_config
-           else 'tools/train.py on the teacher config')
-    if not osp.exists(ckpt):
-        raise TeacherNotFoundError(_not_found(ckpt, how))
+    how = _how(teacher_config)
+    check_teacher_ckpt(ckpt, teacher_config)
     state = state_dict_of(read_checkpoint(ckpt, map_location='cpu'),
                           f'teacher_ckpt {ckpt}')
     state, note = fit_state_dict(
