@@ -123,14 +123,17 @@ def test_rank_lists_follow_the_official_rule_by_hand(reid_samples,
     assert set(lists[1].distances) <= {0.0}
 
 
-def test_rank_list_files_show_query_and_matches(reid_samples, tmp_path):
+def test_rank_list_files_show_query_and_matches(reid_samples, tmp_path,
+                                                monkeypatch):
     hook = HOOKS.build(dict(type='rkd_mm.RetrievalVisualizationHook',
                             enable=True,
                             out_dir='vis', num_queries=3, topk=3,
                             tile_height=TILE))
     runner = fake_runner(tmp_path, metrics=[ReIDMetric(dist='euclidean')])
+    monkeypatch.chdir(tmp_path)
     run_epoch(hook, runner, reid_samples)
-    out = osp.join(runner.work_dir, runner.timestamp, 'vis')
+    # a relative out_dir is taken as given, from the working directory
+    out = str(tmp_path / 'vis')
     files = sorted(os.listdir(out))
     assert files == [f'ranklist_{i:03d}_q{i}.png' for i in range(3)]
     img = cv2.imread(osp.join(out, 'ranklist_000_q0.png'))

@@ -73,9 +73,10 @@ class RetrievalVisualizationHook(Hook):
 
     Args:
         enable: Draw at all (off by default, as mmpretrain's hook).
-        out_dir: Where the PNGs go; a relative path is under the run's
-            ``work_dir/timestamp`` (as mmpretrain's hook). ``None``: to the
-            visualizer's backends (``vis_data/``).
+        out_dir: Where the PNGs go, as given (a relative path from the
+            working directory, as ``tools/test.py --show-dir`` and the
+            per-image hooks take it). ``None``: to the visualizer's
+            backends (``vis_data/``).
         num_queries: Re-ID queries to draw.
         topk: Gallery images per query.
         num_pairs: Verification pairs per figure.
@@ -311,8 +312,6 @@ class RetrievalVisualizationHook(Hook):
 
     def _write(self, runner, figures: Dict[str, np.ndarray]) -> None:
         out_dir = self.out_dir
-        if out_dir is not None and not osp.isabs(out_dir):
-            out_dir = osp.join(runner.work_dir, runner.timestamp, out_dir)
         for name, image in figures.items():
             if out_dir is not None:
                 mmcv.imwrite(image, osp.join(out_dir, name))
