@@ -16,6 +16,7 @@ from rkd_mm.experiment import calibrate as exp_calibrate
 from rkd_mm.experiment import plan as exp_plan
 from rkd_mm.experiment import spec as exp_spec
 from rkd_mm.experiment import cost as exp_cost
+from rkd_mm.experiment import execute as exp_execute
 from rkd_mm.utils.machine import cpu_numerics, numerics_key
 
 runner = load_tool('run_experiment.py')
@@ -105,7 +106,8 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
     work = str(tmp_path / 'exp')
     # lr_only and kd: the runner's two kinds of student config (KD is
     # CONFIG with a recipe's distillation, as RKD is CONFIG itself)
-    # --jobs 2: the two students train side by side, 1 thread each, after
+    # --jobs 2: the two students train side by side (1 thread each on 2
+    # cores unless OMP_NUM_THREADS says otherwise), after
     # KD's teacher cache was filled by 2 processes (a user's config with a
     # disk cache, on ours)
     config = tmp_path / 'tiny_rkd_cached.py'
@@ -122,8 +124,11 @@ def test_tiny_experiment_writes_table_plots_and_skips_finished_runs(
            *data_root_options(tiny_data_root)]
     first = run_tool(cmd)
     assert '2 student run(s), 2 at a time' in first.stdout
+    # each job's threads: the user's OMP_NUM_THREADS if set, else the
+    # runner's shared out (1 each on 2 cores)
+    threads = exp_execute.threads_per_job(2)
     assert 'kd_x0.5_s0: filling the teacher cache beside it (1 process x ' \
-        '1 thread(s))' in first.stdout
+        f'{threads} thread(s))' in first.stdout
     assert 'kd_x0.5_s0: teacher cache filled' in first.stdout
     # the fill and KD's training wrote the same entries (one per variant:
     # KD takes the HR logits only), KD's log shows what it read
