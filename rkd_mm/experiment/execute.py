@@ -141,7 +141,9 @@ def execute(run: Run, progress: Progress,
         print(f'[{progress.done + 1}/{progress.total}] {run.name}: trained '
               f'earlier in {train_dir}, reused', flush=True)
     elif run.train:
-        args = ['tools/train.py', run.config_file, '--work-dir', train_dir]
+        # the data was checked once for the plan (check_data_once)
+        args = ['tools/train.py', run.config_file, '--work-dir', train_dir,
+                '--no-data-check']
         # a run stopped after a checkpoint resumes (tools/train.py takes
         # the newest iter_*.pth when last_checkpoint is gone)
         if list_checkpoints(train_dir):
@@ -271,6 +273,22 @@ def best_val_score(ckpt: str) -> Optional[float]:
     return None if score is None else float(score)
 
 
+def check_data_once(runs: List[Run]) -> None:
+    """Check the plan's data before anything trains, once per scale
+    rather than in each run's ``tools/train.py`` (every run of a plan reads
+    the same data: :func:`check_protocol`); the runs then skip it."""
+    from rkd_mm.apis.data_check import DataCheckError, check_config_data
+    seen = set()
+    for run in runs:
+        if not run.train or run.finished or run.scale in seen:
+            continue
+        seen.add(run.scale)
+        try:
+            check_config_data(run.cfg)
+        except DataCheckError as err:
+            raise SystemExit(f'{run.name}: {err}') from None
+
+
 def run_experiment(spec: ExperimentSpec, jobs: int = 1,
                    latency_repeats: int = 30,
                    allow_mixed_cpus: bool = False) -> List[str]:
@@ -290,6 +308,7 @@ def run_experiment(spec: ExperimentSpec, jobs: int = 1,
     teacher, students = build_plan(spec)
     runs = [teacher, *students]
     check_protocol(runs, spec.work_dir)
+    check_data_once(runs)
     progress = Progress(runs, jobs)
     for run in runs:
         if run.finished:
