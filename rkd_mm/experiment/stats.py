@@ -98,6 +98,13 @@ def gap_closed(values: Dict[object, float], baseline: Dict[object, float],
     takes the mean of its seeds (then its own spread is not in the
     interval). Returns :func:`interval` of the ``r_s`` (and ``seeds``), or
     None when nothing can be divided.
+
+    A share of a gap that is not there has no meaning: where the reference
+    is not above LR-only (``ref_s - baseline[s] <= 0``; the LR ceiling can
+    be, when the student's network already gets all the LR pixels hold)
+    the ratio would flip its sign or explode, so instead of a number the
+    result says so: ``mean``/``lo``/``hi`` None and ``no_gap`` the seeds
+    where LR-only reaches the reference (``gap`` their differences).
     """
     if isinstance(reference, dict):
         if not reference:
@@ -106,10 +113,14 @@ def gap_closed(values: Dict[object, float], baseline: Dict[object, float],
         ref_of = {s: reference.get(s, mean_ref) for s in values}
     else:
         ref_of = {s: reference for s in values}
-    seeds = [s for s in sorted(set(values) & set(baseline), key=str)
-             if ref_of[s] != baseline[s]]
+    seeds = sorted(set(values) & set(baseline), key=str)
     if not seeds:
         return None
+    no_gap = [s for s in seeds if ref_of[s] <= baseline[s]]
+    if no_gap:
+        return dict(n=len(seeds), mean=None, sd=None, lo=None, hi=None,
+                    seeds=seeds, no_gap=no_gap,
+                    gap={s: ref_of[s] - baseline[s] for s in no_gap})
     ratios = [(values[s] - baseline[s]) / (ref_of[s] - baseline[s])
               for s in seeds]
     return dict(interval(ratios), seeds=seeds)
@@ -147,6 +158,11 @@ def fmt_gap(gap: Optional[dict], n: Optional[int] = None) -> str:
     """``10.2 % [-4.0, +24.4]``; one seed: ``10.2 % (1 seed)``."""
     if gap is None:
         return '—'
+    if gap.get('no_gap'):
+        seeds = gap['no_gap']
+        return (f'no gap: reference ≤ LR-only at seed'
+                f'{"s" if len(seeds) > 1 else ""} '
+                f'{", ".join(map(str, seeds))} of {gap["n"]}')
     text = f'{100 * gap["mean"]:.1f} %'
     if gap['lo'] is None:
         return f'{text} (1 seed)'

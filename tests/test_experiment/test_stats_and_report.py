@@ -91,9 +91,8 @@ def test_gap_closed_is_the_mean_of_per_seed_shares():
     half = 12.706205 * 0.3535534 / math.sqrt(2)
     assert gap['hi'] - gap['mean'] == pytest.approx(half, rel=1e-5)
     assert exp_stats.fmt_gap(gap) == '75.0 % [-242.7, +392.7]'
-    # a seed where LR-only equals the teacher has no share
-    assert exp_stats.gap_closed({0: 60.0}, {0: 70.0}, 70.0) is None
     assert exp_stats.fmt_gap(None) == '—'
+    assert exp_stats.gap_closed({0: 60.0}, {}, 70.0) is None
     one = exp_stats.gap_closed({0: 60.0}, {0: 50.0}, 70.0)
     assert exp_stats.fmt_gap(one) == '50.0 % (1 seed)'
 
@@ -108,6 +107,27 @@ def test_gap_to_a_reference_by_seed_pairs_seeds_else_takes_its_mean():
     one_ceiling = exp_stats.gap_closed(values, base, {0: 50.0})
     assert one_ceiling['mean'] == pytest.approx((0.2 + 0.5) / 2)
     assert exp_stats.gap_closed(values, base, {}) is None
+
+
+def test_no_share_of_a_gap_that_is_not_there():
+    """Where LR-only reaches the reference (the LR ceiling can), the ratio
+    would change sign or explode: the result says there is no gap."""
+    # LR-only equals the teacher at its one seed
+    equal = exp_stats.gap_closed({0: 60.0}, {0: 70.0}, 70.0)
+    assert equal['mean'] is None and equal['no_gap'] == [0]
+    # one ceiling seed (85.6) against LR-only 86.02 / 85.47 / 86.07: seed 1
+    # alone would give (85.51 - 85.47) / 0.13 = 31 %, seeds 0 and 2 a
+    # negative denominator
+    values = {0: 85.93, 1: 85.51, 2: 85.90}
+    base = {0: 86.02, 1: 85.47, 2: 86.07}
+    gap = exp_stats.gap_closed(values, base, {0: 85.60})
+    assert gap['mean'] is None and gap['lo'] is None
+    assert gap['no_gap'] == [0, 2] and gap['n'] == 3
+    assert gap['gap'][0] == pytest.approx(-0.42)
+    assert exp_stats.fmt_gap(gap) == \
+        'no gap: reference ≤ LR-only at seeds 0, 2 of 3'
+    assert exp_stats.fmt_gap(equal) == \
+        'no gap: reference ≤ LR-only at seed 0 of 1'
 
 
 # fake results: teacher 70; x0.5 with three seeds, x0.25 with one
