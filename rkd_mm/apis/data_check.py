@@ -2,6 +2,7 @@
 on, read before anything trains (:func:`check_config_data`), with the
 class count, ignore index and LR scales the config's model uses."""
 import inspect
+import json
 import os
 import os.path as osp
 from typing import List, Optional, Sequence
@@ -14,7 +15,8 @@ from rkd_mm.registry import DATASETS
 from .lr_scale import lr_scales
 from .model_config import is_distiller, resolved_model_cfg
 
-__all__ = ['DataCheckError', 'check_config_data', 'DEFAULT_MAX_IMAGES']
+__all__ = ['DataCheckError', 'check_config_data', 'data_check_key',
+           'DEFAULT_MAX_IMAGES']
 
 #: images read per split by default: every image of the built-in and
 #: packaged sets, an even sample of a larger set (the report says so)
@@ -73,6 +75,23 @@ def _build(dataset_cfg: dict, split: str):
             'Check data_root and data_prefix, and set the dataset\'s '
             "img_suffix to your images' extension.")
     return dataset
+
+
+def data_check_key(cfg: Config,
+                   splits: Sequence[str] = ('train', 'val', 'test')) -> str:
+    """What :func:`check_config_data`'s verdict on ``cfg`` depends on: the
+    datasets of ``splits``, the model's class count and ignore index, and
+    its LR scales. Configs with one key get one verdict, so a caller
+    checking many (the runner's plan) reads each data set once."""
+    num_classes, ignore_index, _ = _classes_and_ignore(_student_model(cfg))
+    scales = lr_scales(cfg)
+    datasets = {split: (cfg.get(f'{split}_dataloader') or {}).get('dataset')
+                for split in splits}
+    return json.dumps(
+        dict(num_classes=num_classes, ignore_index=ignore_index,
+             scales=sorted({*scales.train, scales.test}), datasets=datasets,
+             scope=cfg.get('default_scope')),
+        sort_keys=True, default=repr)
 
 
 def check_config_data(cfg: Config,

@@ -274,15 +274,21 @@ def best_val_score(ckpt: str) -> Optional[float]:
 
 
 def check_data_once(runs: List[Run]) -> None:
-    """Check the plan's data before anything trains, once per scale
-    rather than in each run's ``tools/train.py`` (every run of a plan reads
-    the same data: :func:`check_protocol`); the runs then skip it."""
-    from rkd_mm.apis.data_check import DataCheckError, check_config_data
+    """Check the plan's data before anything trains, rather than in each
+    run's ``tools/train.py`` (the runs then skip it): once per distinct
+    (data, class count, ignore index, scales), :func:`data_check_key` --
+    the runs of a plan mostly share one, but the LR ceiling has the
+    teacher's model and the HR student its own scale."""
+    from rkd_mm.apis.data_check import (DataCheckError, check_config_data,
+                                        data_check_key)
     seen = set()
     for run in runs:
-        if not run.train or run.finished or run.scale in seen:
+        if not run.train or run.finished:
             continue
-        seen.add(run.scale)
+        key = data_check_key(run.cfg)
+        if key in seen:
+            continue
+        seen.add(key)
         try:
             check_config_data(run.cfg)
         except DataCheckError as err:

@@ -306,3 +306,53 @@ def test_a_filled_run_starts_first_with_its_fill_beside_it(tmp_path):
         'lr_only_x0.25_s0', 'lr_only_x0.25_s1', 'kd_x0.25_s1',
         'rkd_x0.25_s1']
     assert exp_execute.job_order(runs, []) == runs
+
+
+def test_data_is_checked_once_per_distinct_check(tmp_path, monkeypatch):
+    """The plan's data check runs once for the runs that share what it
+    reads -- data, class count, ignore index, scales: LR-only and RKD at
+    x0.25 share one with the LR ceiling (the teacher's model, as many
+    classes, the same x0.25 view), the HR student has another -- again for
+    a run where one differs, and never for a finished run."""
+    from rkd_mm.apis import data_check
+    from rkd_mm.apis.lr_scale import set_lr_ceiling
+    rkd = Config.fromfile(osp.join(REPO, 'configs', 'rkd',
+                                   'defect_seg_r50_to_r18_lr_x0.25.py'))
+    lr_only = Config.fromfile(rkd.model.student.cfg_path)
+    set_lr_scale(lr_only, 0.25)  # as the plan does
+    ceiling = Config.fromfile(rkd.model.teacher.cfg_path)
+    set_lr_ceiling(ceiling, 0.25)
+    hr_student = copy.deepcopy(lr_only)
+    set_lr_scale(hr_student, 1.0)
+    assert data_check.data_check_key(lr_only) == \
+        data_check.data_check_key(rkd)
+    assert data_check.data_check_key(ceiling) == \
+        data_check.data_check_key(lr_only) != \
+        data_check.data_check_key(hr_student)
+    # another class count is another verdict
+    other = copy.deepcopy(lr_only)
+    other.model.decode_head.num_classes += 1
+    assert data_check.data_check_key(other) != \
+        data_check.data_check_key(lr_only)
+
+    checked = []
+    monkeypatch.setattr(data_check, 'check_config_data',
+                        lambda cfg: checked.append(cfg) or [])
+    work = str(tmp_path)
+    runs = [exp_spec.Run(name, method, scale, 0, cfg, work)
+            for name, method, scale, cfg in [
+                ('lr_only', 'lr_only', 0.25, lr_only),
+                ('rkd', 'rkd', 0.25, rkd),
+                ('lr_ceiling', 'lr_ceiling', 0.25, ceiling),
+                ('hr_student', 'hr_student', 1.0, hr_student),
+                ('kd', 'kd', 0.25, other)]]
+    # a finished run is not checked again
+    os.makedirs(runs[-1].dir)
+    open(runs[-1].result_file, 'w').close()
+    exp_execute.check_data_once(runs)
+    assert checked == [lr_only, hr_student]
+    # an unfinished run with another class count is checked
+    os.remove(runs[-1].result_file)
+    checked.clear()
+    exp_execute.check_data_once(runs)
+    assert checked == [lr_only, hr_student, other]
